@@ -4,7 +4,7 @@
  *
  * Every field that lives in shared memory is one of hvl_le16/le32/le64, so a
  * missing conversion does not compile (STYLE.md rule 5).  Values are converted,
- * never indexes.  The *_acquire/*_release/*_once variants are single-copy
+ * never indexes.  The acquire, release and once variants are single-copy
  * atomic accesses (GCC/Clang __atomic builtins, available freestanding); they
  * are what the ring and transport code use for every field the peer can
  * change concurrently, so each shared field is fetched exactly once.
