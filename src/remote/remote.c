@@ -52,7 +52,6 @@ int hvl_remote_attach(struct hvl_remote *r, void *base, uint64_t size,
 		      const struct hvl_remote_cfg *cfg, uint32_t timeout_ms)
 {
 	uint64_t start;
-	uint32_t state = HVL_PMM_STATE_DOWN;
 
 	if (base == NULL || cfg == NULL || cfg->os == NULL || cfg->os->now_ms == NULL ||
 	    cfg->notify.ops == NULL || size < HVL_REGION_HDR_SIZE)
@@ -70,7 +69,8 @@ int hvl_remote_attach(struct hvl_remote *r, void *base, uint64_t size,
 	for (;;) {
 		hvl_cache_invalidate(r->cfg.cache, r->cfg.cache_ctx, r->hdr, sizeof(*r->hdr));
 		/* Pairs with the PMM's release store of READY after the whole header. */
-		state = hvl_le32_acquire(&r->hdr->pmm_state);
+		uint32_t state = hvl_le32_acquire(&r->hdr->pmm_state);
+
 		if (hvl_le32_once(&r->hdr->magic) == HVL_REGION_MAGIC && state == HVL_PMM_STATE_READY)
 			break;
 		if (hvl_remote_now(r) - start >= timeout_ms)
