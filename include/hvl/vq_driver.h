@@ -45,6 +45,7 @@ struct hvl_vq_drv {
 	uint16_t num_added;     /* buffers added since the last kick decision */
 	uint8_t event_idx;
 	uint8_t broken;         /* set on a device protocol violation */
+	uint8_t indirect_ok;    /* VIRTIO_F_INDIRECT_DESC negotiated (for set_indirect) */
 	uint16_t *next;         /* private free-list links, never read back from shared memory */
 	struct hvl_vq_drv_slot *slot;
 	/* Optional indirect tables: @ind_max descriptors per head, in the window. */
