@@ -240,7 +240,8 @@ int hvl_pmm_region_open(struct hvl_pmm *p, struct hvl_pmm_region *rg,
 static void *region_thread(void *arg)
 {
 	struct hvl_pmm_region *rg = arg;
-	uint32_t hb_ms = rg->cfg->heartbeat_ms;
+	/* heartbeat_ms 0 turns the heartbeat off; the watchdog still runs. */
+	uint32_t hb_ms = rg->cfg->heartbeat_ms != 0 ? rg->cfg->heartbeat_ms : 1000u;
 	uint64_t next_hb = hvl_pmm_now_ms() + hb_ms;
 	int force = 1;
 
@@ -260,8 +261,10 @@ static void *region_thread(void *arg)
 			 * looked at once per period, so a lost doorbell delays
 			 * work by at most one period instead of forever.
 			 */
-			rg->heartbeat++;
-			hvl_le32_release(&rg->hdr->heartbeat, rg->heartbeat);
+			if (rg->cfg->heartbeat_ms != 0) {
+				rg->heartbeat++;
+				hvl_le32_release(&rg->hdr->heartbeat, rg->heartbeat);
+			}
 			next_hb = t + hb_ms;
 			force = 1;
 			continue;
