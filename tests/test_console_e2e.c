@@ -7,7 +7,9 @@
  *   socket: remote -> host all 256 byte values then 1 MiB of a pattern;
  *           host -> remote the same with another pattern; a second client
  *           is refused with one line; a result line comes back last.
- *   file:   printf output and an emergency write (emerg_wr) land in the file.
+ *   file:   printf output and an emergency write (emerg_wr) land in the file;
+ *           a transmit chain with a writable part fails the device
+ *           (NEEDS_RESET, -EIO), and close + open brings it back.
  *   pty:    a line each way through the symlinked slave.
  *
  * Every wait is bounded; an alarm ends a hung run.
@@ -142,6 +144,32 @@ static int remote_main(const char *mem)
 	    hvl_console_flush(&c1, IO_MS) != 0 ||
 	    hvl_vdev_write(&c1.vdev, HVL_MMIO_CONFIG + HVL_CONSOLE_CFG_EMERG_WR, 'E', 4) != 0)
 		ok = 0;
+
+	/*
+	 * A transmit chain with a device-writable part is a request error
+	 * (§5.3.6.2): the PMM sets NEEDS_RESET, calls then return -EIO, and a
+	 * close (reset) plus open brings the console back.
+	 */
+	{
+		struct hvl_sg sg = { c1.tx[0].bus, 16 };
+		uint64_t end = now_ms() + IO_MS;
+
+		if (hvl_vq_drv_add(&c1.txq, &sg, 0, 1, &c1.tx[0]) != 0)
+			ok = 0;
+		hvl_vdev_kick(&c1.vdev, HVL_CONSOLE_TXQ, &c1.txq);
+		while (!hvl_console_broken(&c1) && now_ms() < end)
+			usleep(1000);
+		if (hvl_console_write(&c1, "x", 1, 0) != -EIO) {
+			fprintf(stderr, "remote: bad chain not refused\n");
+			ok = 0;
+		}
+		(void)hvl_console_close(&c1);
+		if (hvl_console_open(&c1, &pr.r, 1, &st1, sizeof(st1)) != 0 ||
+		    hvl_console_printf(&c1, "after-reset\n") != 12 || hvl_console_flush(&c1, IO_MS) != 0) {
+			fprintf(stderr, "remote: console did not come back after reset\n");
+			ok = 0;
+		}
+	}
 
 	/* pty console: a line each way. */
 	if (remote_write_all(&c2, "pty-hello\n", 10) != 0 ||
@@ -372,7 +400,8 @@ int main(int argc, char **argv)
 	close(fd);
 
 	EXPECT(file_contains(outf, "file-hello 7 seven 0x7\n"));
-	EXPECT(file_contains(outf, "\nE"));
+	EXPECT(file_contains(outf, "\nEafter-reset\n"));
+	EXPECT(file_contains(log, "transmitq chain"));
 out:
 	kill(pmm, SIGTERM);
 	rc = wait_exit(pmm, 10000);
