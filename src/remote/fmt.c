@@ -45,6 +45,10 @@ struct fmt_out {
 	size_t count;
 };
 
+/*
+ * Every character goes through here, also those past the caller's buffer:
+ * the count is what makes the snprintf return value (C11 7.21.6.5p3).
+ */
 static void out_ch(struct fmt_out *o, char ch)
 {
 	o->sink(o->ctx, ch);
@@ -329,6 +333,7 @@ int hvl_vcbprintf(hvl_fmt_sink sink, void *ctx, const char *fmt, va_list ap)
 		unsigned long long mag = 0u;
 		int neg;
 
+		/* Ordinary characters are copied unchanged (C11 7.21.6.1p3). */
 		if (*p != '%') {
 			out_ch(&o, *p);
 			p++;
@@ -418,6 +423,7 @@ struct buf_sink {
 	size_t pos;
 };
 
+/* Drops what does not fit, so hvl_vcbprintf() can keep counting. */
 static void buf_put(void *ctx, char ch)
 {
 	struct buf_sink *b = ctx;
@@ -439,6 +445,7 @@ int hvl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	b.size = (buf == NULL) ? 0u : size;
 	b.pos = 0u;
 	n = hvl_vcbprintf(buf_put, &b, fmt, ap);
+	/* pos <= size - 1 by buf_put's bound: the NUL always fits. */
 	if (b.size > 0u)
 		b.buf[b.pos] = '\0';
 	return n;

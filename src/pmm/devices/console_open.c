@@ -38,6 +38,7 @@ static int reopen_std(struct con *c, struct con_fd *s, int fd, int flags)
 		s->is_sock = S_ISSOCK(st.st_mode) ? 1 : 0;
 		return fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	}
+	/* ttys, pipes and FIFOs: a fresh open gives our own file status flags. */
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	nfd = open(p, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (nfd < 0) {
@@ -53,6 +54,7 @@ int con_setup_stdio(struct con *c)
 	c->io.in = 1;
 	c->out.fd = reopen_std(c, &c->out, STDOUT_FILENO, O_WRONLY);
 	c->out.out = 1;
+	/* Without stdin the console is output-only; without stdout it is useless. */
 	if (c->out.fd < 0)
 		return -errno;
 	con_log(c, HVL_LOG_INFO, "backend stdio");
@@ -71,6 +73,7 @@ int con_setup_file(struct con *c, const char *path)
 		con_log(c, HVL_LOG_ERROR, "opening %s: %s", path, strerror(e));
 		return -e;
 	}
+	/* Non-blocking from here on: a FIFO whose reader stalls gives EAGAIN, not a hang. */
 	fl = fcntl(c->out.fd, F_GETFL);
 	if (fl >= 0)
 		(void)fcntl(c->out.fd, F_SETFL, fl | O_NONBLOCK);
@@ -117,6 +120,7 @@ int con_setup_socket(struct con *c, const char *path)
 		con_log(c, HVL_LOG_ERROR, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
+	/* Checked above: the path and its NUL fit sun_path (no truncated name). */
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	rc = remove_stale_socket(c, &sa);
 	if (rc != 0)
@@ -130,8 +134,10 @@ int con_setup_socket(struct con *c, const char *path)
 		return rc;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
+	/* A small backlog: clients beyond the first get a refusal anyway. */
 	if (listen(c->listen_fd, 4) != 0)
 		return -errno;
+	/* The client fd, once accepted, carries both directions. */
 	c->io.in = c->io.out = 1;
 	c->io.is_sock = 1;
 	rc = hvl_pmm_watch(c->pmm, c->listen_fd, EPOLLIN, con_listen_cb, c);
@@ -147,6 +153,7 @@ int con_setup_pty(struct con *c, const char *path)
 	struct stat st;
 	int rc;
 
+	/* O_NOCTTY: the PMM must never acquire the pty as its controlling terminal. */
 	c->io.fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
 	if (c->io.fd < 0)
 		return -errno;

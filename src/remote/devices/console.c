@@ -186,7 +186,7 @@ static int con_setup_queues(struct hvl_console *c, void *storage, size_t len)
 static int con_carve(struct hvl_console *c)
 {
 	void *local;
-	uint64_t bus, size, need;
+	uint64_t bus, size;
 	uint16_t nrx = HVL_CONSOLE_RX_BUFS, ntx = HVL_CONSOLE_TX_BUFS, i;
 	uint8_t *p;
 
@@ -199,7 +199,8 @@ static int con_carve(struct hvl_console *c)
 	c->tx_size = (uint16_t)HVL_CONSOLE_TX_BUF_SIZE;
 	/* Bounded: each pass drops one buffer, at most RX_BUFS + TX_BUFS passes. */
 	for (;;) {
-		need = ((uint64_t)nrx * c->rx_size) + ((uint64_t)ntx * c->tx_size);
+		uint64_t need = ((uint64_t)nrx * c->rx_size) + ((uint64_t)ntx * c->tx_size);
+
 		if (need <= size)
 			break;
 		if (nrx <= 1u && ntx <= 1u)
