@@ -116,13 +116,15 @@ static const char *level_tag(enum hvl_log_level l)
 static void log_stderr(void *ctx, enum hvl_log_level level, const char *fmt, va_list ap)
 {
 	struct timespec ts;
+	struct tm tm;
 	char line[1024];
 
 	(void)ctx;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* One write per line so lines from two threads never interleave. */
-	fprintf(stderr, "hvl-pmm[%ld.%03ld] %s: %s\n", (long)ts.tv_sec,
+	fprintf(stderr, "hvl-pmm %02d:%02d:%02d.%03ld %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		(long)(ts.tv_nsec / 1000000), level_tag(level), line);
 }
 

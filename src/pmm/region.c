@@ -284,12 +284,15 @@ int hvl_pmm_region_start(struct hvl_pmm_region *rg)
 	int rc;
 
 	hvl_region_set_ready(rg->mem);
+	/*
+	 * Wake a remote already waiting for us, before the device thread
+	 * exists: the doorbell's ring side is single-threaded from then on.
+	 */
+	hvl_notify_ring(&rg->notifier);
 	rc = pthread_create(&rg->thread, NULL, region_thread, rg);
 	if (rc != 0)
 		return -rc;
 	rg->thread_started = 1;
-	/* Wake a remote already waiting for us. */
-	hvl_notify_ring(&rg->notifier);
 	hvl_logf(&rg->pmm->log, HVL_LOG_INFO,
 		 "region %s: ready, epoch %u, %u device(s), %llu bytes at remote 0x%llx, %s doorbell",
 		 rg->cfg->name, hvl_le32_get(&rg->hdr->epoch), rg->ndev,

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hvl-demo: the one-command demo (make demo).  Starts hvl-pmm and a
+ * simulated remote core (hvl-demo-remote) on one region file, plays the
+ * Linux user on each device's Linux end, and prints a summary table with
+ * one row per device.  Exits non-zero if any row failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ROWS 16
+
+struct row {
+	char name[16];
+	int ok;
+	char detail[160];
+};
+
+struct demo {
+	char bindir[PATH_MAX];
+	char dir[PATH_MAX];
+	char config[PATH_MAX + 16];
+	char region[PATH_MAX + 16];
+	char console_sock[PATH_MAX + 16];
+	const char *doorbell;
+	const char *dbsock;
+	unsigned timeout_s;
+	int keep;
+	pid_t pmm, remote;
+	int remote_out;       /* read end of the remote's stdout (RESULT lines) */
+	struct row row[MAX_ROWS];
+	unsigned nrows;
+};
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("[demo] ");
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+	va_end(ap);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void add_row(struct demo *d, const char *name, int ok, const char *detail)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nrows; i++)
+		if (strcmp(d->row[i].name, name) == 0)
+			break;
+	if (i == d->nrows) {
+		if (d->nrows == MAX_ROWS)
+			return;
+		d->nrows++;
+		snprintf(d->row[i].name, sizeof(d->row[i].name), "%s", name);
+		d->row[i].ok = ok;
+	} else {
+		d->row[i].ok = d->row[i].ok && ok; /* both ends must agree */
+	}
+	if (!ok || d->row[i].detail[0] == '\0')
+		snprintf(d->row[i].detail, sizeof(d->row[i].detail), "%s", detail);
+}
+
+static int write_config(struct demo *d)
+{
+	FILE *f = fopen(d->config, "w");
+
+	if (f == NULL)
+		return -errno;
+	fprintf(f,
+		"; written by hvl-demo\n"
+		"[pmm]\n"
+		"log_level = info\n"
+		"[region rt0]\n"
+		"file = %s\n"
+		"remote_base = 0x70000000\n"
+		"doorbell = %s\n"
+		"%s%s%s"
+		"heartbeat_ms = 100\n"
+		"[device rt0.console0]\n"
+		"type = console\n"
+		"backend = socket\n"
+		"path = %s\n",
+		d->region, d->doorbell,
+		strcmp(d->doorbell, "eventfd") == 0 ? "doorbell_socket = " : "",
+		strcmp(d->doorbell, "eventfd") == 0 ? d->dbsock : "",
+		strcmp(d->doorbell, "eventfd") == 0 ? "\n" : "",
+		d->console_sock);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static pid_t spawn(char *const argv[], int *out_fd)
+{
+	int p[2] = { -1, -1 };
+	pid_t pid;
+
+	if (out_fd != NULL && pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (out_fd != NULL)
+			dup2(p[1], STDOUT_FILENO);
+		execv(argv[0], argv);
+		fprintf(stderr, "hvl-demo: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (out_fd != NULL) {
+		close(p[1]);
+		*out_fd = p[0];
+	}
+	return pid;
+}
+
+/* Wait for @pid up to @ms; returns its exit status, or -1 on timeout. */
+static int wait_exit(pid_t pid, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0 || now_ms() >= end)
+			return -1;
+		usleep(10000);
+	}
+}
+
+static int connect_unix(const char *path, unsigned timeout_ms)
+{
+	uint64_t end = now_ms() + timeout_ms;
+	struct sockaddr_un sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (;;) {
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return s;
+		if (s >= 0)
+			close(s);
+		if (now_ms() >= end)
+			return -1;
+		usleep(10000);
+	}
+}
+
+/* Read from @fd until @needle appears (or timeout); echo lines with @prefix. */
+static int expect(int fd, const char *needle, const char *prefix, unsigned timeout_ms,
+		  char *acc, size_t acclen, size_t *shown_io)
+{
+	uint64_t end = now_ms() + timeout_ms;
+	size_t have = strlen(acc), shown = *shown_io;
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		uint64_t t = now_ms();
+		char *nl;
+		ssize_t n;
+
+		/* Show complete lines as they arrive. */
+		while ((nl = strchr(acc + shown, '\n')) != NULL) {
+			printf("%s%.*s\n", prefix, (int)(nl - (acc + shown)), acc + shown);
+			shown = (size_t)(nl - acc) + 1;
+		}
+		*shown_io = shown;
+		fflush(stdout);
+		if (strstr(acc, needle) != NULL)
+			return 0;
+		if (t >= end || have + 1 >= acclen)
+			return -1;
+		if (poll(&pfd, 1, (int)(end - t)) <= 0)
+			continue;
+		n = read(fd, acc + have, acclen - have - 1);
+		if (n <= 0)
+			return -1;
+		have += (size_t)n;
+		acc[have] = '\0';
+	}
+}
+
+/* The console's Linux end: a UNIX socket the PMM serves. */
+static void run_console(struct demo *d)
+{
+	static char acc[8192];
+	const char *msg = "hello remote, this is Linux\n";
+	int s = connect_unix(d->console_sock, d->timeout_s * 1000u);
+	size_t shown = 0;
+
+	if (s < 0) {
+		add_row(d, "console", 0, "cannot connect to the console socket");
+		return;
+	}
+	say("console: connected to %s", d->console_sock);
+	acc[0] = '\0';
+	if (expect(s, "type a line", "  remote console> ", d->timeout_s * 1000u, acc,
+		   sizeof(acc), &shown) != 0) {
+		add_row(d, "console", 0, "no greeting from the remote");
+		close(s);
+		return;
+	}
+	say("console: sending \"%.*s\"", (int)strlen(msg) - 1, msg);
+	if (write(s, msg, strlen(msg)) != (ssize_t)strlen(msg)) {
+		add_row(d, "console", 0, "write to the console socket failed");
+		close(s);
+		return;
+	}
+	if (expect(s, "remote got: hello remote, this is Linux", "  remote console> ",
+		   d->timeout_s * 1000u, acc, sizeof(acc), &shown) != 0) {
+		add_row(d, "console", 0, "the remote did not answer the line");
+		close(s);
+		return;
+	}
+	add_row(d, "console", 1, "remote -> Linux greeting, Linux -> remote line, answer back");
+	close(s);
+}
+
+/* Collect the remote's RESULT lines: the device's remote end verdicts. */
+static void read_results(struct demo *d)
+{
+	char buf[4096];
+	size_t have = 0;
+	ssize_t n;
+	char *line, *save = NULL;
+
+	while (have + 1 < sizeof(buf) &&
+	       (n = read(d->remote_out, buf + have, sizeof(buf) - have - 1)) > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char name[16], verdict[16];
+		int off = 0;
+
+		if (sscanf(line, "RESULT %15s %15s %n", name, verdict, &off) >= 2)
+			add_row(d, name, strcmp(verdict, "ok") == 0, line + off);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: hvl-demo [OPTIONS]\n"
+"Runs hvl-pmm and a simulated remote core on one region file and shows every\n"
+"device working end to end, then a summary table (exit 1 if a row failed).\n"
+"\n"
+"  -d, --doorbell KIND   futex (default), poll or eventfd\n"
+"  -t, --timeout S       per-step timeout in seconds (default 10)\n"
+"  -k, --keep            keep the temporary directory (config, region, logs)\n"
+"  -h, --help            this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "doorbell", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct demo d;
+	char exe[PATH_MAX], pmm_bin[PATH_MAX + 16], rem_bin[PATH_MAX + 32], dbsock[PATH_MAX + 16];
+	ssize_t n;
+	unsigned i, failed = 0;
+	int ch, rc_remote, rc_pmm;
+
+	d.doorbell = "futex";
+	d.timeout_s = 10;
+	while ((ch = getopt_long(argc, argv, "d:t:kh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'd': d.doorbell = optarg; break;
+		case 't': d.timeout_s = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'k': d.keep = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 1;
+	exe[n] = '\0';
+	snprintf(d.bindir, sizeof(d.bindir), "%s", dirname(exe));
+	snprintf(pmm_bin, sizeof(pmm_bin), "%s/hvl-pmm", d.bindir);
+	snprintf(rem_bin, sizeof(rem_bin), "%s/hvl-demo-remote", d.bindir);
+	snprintf(d.dir, sizeof(d.dir), "/tmp/hvl-demo-XXXXXX");
+	if (mkdtemp(d.dir) == NULL) {
+		perror("hvl-demo: mkdtemp");
+		return 1;
+	}
+	snprintf(d.config, sizeof(d.config), "%s/demo.ini", d.dir);
+	snprintf(d.region, sizeof(d.region), "%s/region", d.dir);
+	snprintf(d.console_sock, sizeof(d.console_sock), "%s/console.sock", d.dir);
+	snprintf(dbsock, sizeof(dbsock), "%s/doorbell.sock", d.dir);
+	d.dbsock = dbsock;
+	if (write_config(&d) != 0) {
+		fprintf(stderr, "hvl-demo: cannot write %s\n", d.config);
+		return 1;
+	}
+	say("working directory %s, doorbell %s", d.dir, d.doorbell);
+
+	{
+		char *pargv[] = { pmm_bin, "-c", d.config, NULL };
+
+		say("starting %s -c %s", pmm_bin, d.config);
+		d.pmm = spawn(pargv, NULL);
+	}
+	{
+		char *rargv[] = { rem_bin, "--region", d.region, "--doorbell-socket", dbsock, NULL };
+
+		say("starting the simulated remote core: %s --region %s", rem_bin, d.region);
+		d.remote = spawn(rargv, &d.remote_out);
+	}
+	if (d.pmm < 0 || d.remote < 0) {
+		fprintf(stderr, "hvl-demo: cannot start the processes\n");
+		return 1;
+	}
+
+	run_console(&d);
+
+	rc_remote = wait_exit(d.remote, d.timeout_s * 1000u);
+	if (rc_remote < 0) {
+		kill(d.remote, SIGKILL);
+		(void)wait_exit(d.remote, 1000);
+	}
+	read_results(&d);
+	if (rc_remote != 0)
+		add_row(&d, "remote", 0, rc_remote < 0 ? "remote process hung" : "remote process failed");
+	kill(d.pmm, SIGTERM);
+	rc_pmm = wait_exit(d.pmm, 5000);
+	if (rc_pmm != 0) {
+		kill(d.pmm, SIGKILL);
+		add_row(&d, "pmm", 0, rc_pmm < 0 ? "did not stop on SIGTERM" : "exited with an error");
+	}
+
+	printf("\n%-10s %-7s %s\n", "device", "result", "what was checked");
+	printf("%-10s %-7s %s\n", "------", "------", "----------------");
+	for (i = 0; i < d.nrows; i++) {
+		printf("%-10s %-7s %s\n", d.row[i].name, d.row[i].ok ? "ok" : "FAILED", d.row[i].detail);
+		failed += !d.row[i].ok;
+	}
+	if (d.nrows == 0) {
+		printf("(no device reported)\n");
+		failed = 1;
+	}
+	if (!d.keep) {
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "hvl-demo: could not remove %s\n", d.dir);
+	} else {
+		say("kept %s", d.dir);
+	}
+	printf("\n%s\n", failed ? "demo FAILED" : "demo ok: every device works end to end");
+	return failed ? 1 : 0;
+}
