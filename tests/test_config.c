@@ -76,7 +76,7 @@ static const char valid[] =
 	"\n"
 	"[device rt0.console1]\n"
 	"type = console\n"
-	"ports = 3\n"
+	"ports = 1\n"
 	"\n"
 	"[device rt1.blk0]\n"
 	"type = blk\n"
@@ -135,8 +135,8 @@ static void test_valid(void)
 	CHECK(d->line == 18);
 
 	d = &r0->dev[1];
-	CHECK(d->num_queues == 8); /* 3 ports: 2 + control 2 + 2 * 2 */
-	CHECK(d->queue_size[7] == HVL_PMM_DEFAULT_QUEUE_SIZE && d->queue_size[8] == 0);
+	CHECK(d->num_queues == 2); /* one port: receiveq, transmitq */
+	CHECK(d->queue_size[1] == HVL_PMM_DEFAULT_QUEUE_SIZE && d->queue_size[2] == 0);
 	CHECK(d->data_size == hvl_pmm_dev_type_find("console")->default_data_size);
 
 	CHECK(r1->mem == HVL_PMM_MEM_PHYS && r1->phys == 0x80000000u && r1->file == NULL);
@@ -151,7 +151,7 @@ static void test_valid(void)
 
 	CHECK(hvl_pmm_region_layout(r0, l, err, sizeof(err)) == 0);
 	CHECK(l->region_size == 4u * 1024 * 1024 && l->remote_base == 0x70000000u);
-	CHECK(l->ndev == 2 && l->dev[1].cfg.num_queues == 8);
+	CHECK(l->ndev == 2 && l->dev[1].cfg.num_queues == 2);
 	CHECK(strcmp(l->dev[1].cfg.name, "console1") == 0);
 	CHECK(l->dev[0].queue[1].num == 128);
 	CHECK(hvl_pmm_region_layout(r1, l, err, sizeof(err)) == 0);
@@ -210,7 +210,8 @@ static const struct bad bad[] = {
 	{ R D "data_size = 0\n", 5, "data_size" },
 	{ R D "ports = 8\n", 5, "ports" },
 	{ R D "queue_size.2 = 64\n", 5, "has 2 queue(s)" },
-	{ R D "ports = 2\nqueues = 2\n", 6, "queues = 2" },
+	{ R D "ports = 2\n", 5, "only 1 is supported" },
+	{ R D "queues = 4\n", 5, "queues = 4" },
 	/* names */
 	{ R "[region r]\n", 3, "duplicate region 'r'" },
 	{ "[region a.b]\n", 1, "region name" },
@@ -408,19 +409,19 @@ static void test_emit_compiles(void)
 		"_Static_assert(HVL_RT0_DEVICES == 2, \"devices\");\n"
 		"_Static_assert(HVL_RT0_CONSOLE0_DEVICE_ID == 3, \"id\");\n"
 		"_Static_assert(HVL_RT0_CONSOLE0_REGS == 0x70001000ULL, \"regs\");\n"
-		"_Static_assert(HVL_RT0_CONSOLE1_QUEUES == 8, \"queues\");\n"
+		"_Static_assert(HVL_RT0_CONSOLE1_QUEUES == 2, \"queues\");\n"
 		"_Static_assert(HVL_RT0_CONSOLE1_WINDOW == 0x%" PRIx64 "ULL, \"window\");\n"
 		"_Static_assert(HVL_RT0_CONSOLE1_WINDOW_SIZE == %" PRIu64 "ULL, \"wsize\");\n"
 		"_Static_assert(HVL_RT0_CONSOLE1_DATA == 0x%" PRIx64 "ULL, \"data\");\n"
 		"_Static_assert(HVL_RT0_CONSOLE1_DATA_SIZE == %" PRIu64 "ULL, \"dsize\");\n"
-		"_Static_assert(HVL_RT0_CONSOLE1_Q7_NUM == 256, \"num\");\n"
-		"_Static_assert(HVL_RT0_CONSOLE1_Q7_DESC == 0x%" PRIx64 "ULL, \"desc\");\n"
-		"_Static_assert(HVL_RT0_CONSOLE1_Q7_AVAIL == 0x%" PRIx64 "ULL, \"avail\");\n"
-		"_Static_assert(HVL_RT0_CONSOLE1_Q7_USED == 0x%" PRIx64 "ULL, \"used\");\n"
+		"_Static_assert(HVL_RT0_CONSOLE1_Q1_NUM == 256, \"num\");\n"
+		"_Static_assert(HVL_RT0_CONSOLE1_Q1_DESC == 0x%" PRIx64 "ULL, \"desc\");\n"
+		"_Static_assert(HVL_RT0_CONSOLE1_Q1_AVAIL == 0x%" PRIx64 "ULL, \"avail\");\n"
+		"_Static_assert(HVL_RT0_CONSOLE1_Q1_USED == 0x%" PRIx64 "ULL, \"used\");\n"
 		"int main(void) { return 0; }\n",
 		0x70000000u + d->window_offset, d->window_size, 0x70000000u + d->data_offset,
-		d->data_size, 0x70000000u + d->queue[7].desc, 0x70000000u + d->queue[7].avail,
-		0x70000000u + d->queue[7].used);
+		d->data_size, 0x70000000u + d->queue[1].desc, 0x70000000u + d->queue[1].avail,
+		0x70000000u + d->queue[1].used);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "cc -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I%s %s",
 		 dir, src);

@@ -85,7 +85,7 @@ static uint64_t board_now(void *ctx)
 
 static void port_baremetal(const char *region, int sock)
 {
-	struct hvl_bm_board board = { board_now, NULL, NULL, NULL };
+	struct hvl_bm_board board = { board_now, NULL, NULL, NULL, NULL, NULL };
 	struct hvl_bm_port port;
 	struct hvl_remote_cfg cfg;
 	struct hvl_remote r;

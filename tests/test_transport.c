@@ -269,8 +269,17 @@ static void test_mmio_sequence(void)
 	CHECK_EQ(W.dev[0].q[0].desc, qdesc);
 
 	echo_once(&v, 0, &vq, data, dbus, 0x5a);
+	/* A plain MMIO driver: InterruptStatus, then InterruptACK clears it. */
+	CHECK_EQ(hvl_vdev_read(&v, HVL_MMIO_INTERRUPT_STATUS), HVL_INT_VRING);
+	CHECK_EQ(hvl_vdev_write(&v, HVL_MMIO_INTERRUPT_ACK, HVL_INT_VRING, 4), 0);
+	CHECK_EQ(hvl_vdev_read(&v, HVL_MMIO_INTERRUPT_STATUS), 0);
+	(void)hvl_vq_drv_enable_cb(&vq); /* EVENT_IDX: ask for the next one */
 	echo_once(&v, 0, &vq, data, dbus, 0xa5);
+	CHECK_EQ(hvl_vdev_read(&v, HVL_MMIO_INTERRUPT_STATUS), HVL_INT_VRING);
+	/* The library's way: counters acked in the driver area. */
 	CHECK(hvl_vdev_interrupts(&v) & HVL_INT_VRING);
+	(void)hvl_dev_service(&W.dev[0], 0);
+	CHECK_EQ(hvl_vdev_read(&v, HVL_MMIO_INTERRUPT_STATUS), 0);
 
 	/* Config space: readable, consistent, read-only. */
 	{
@@ -396,6 +405,19 @@ static void test_violations(void)
 					HVL_STATUS_DRIVER | HVL_STATUS_FEATURES_OK, 4), 0);
 		CHECK_EQ(hvl_vdev_write(&a, HVL_MMIO_QUEUE_SEL, 9, 4), 0);
 		CHECK(hvl_vdev_write(&a, HVL_MMIO_QUEUE_READY, 1, 4) != 0);
+		CHECK(hvl_vdev_needs_reset(&a));
+	}
+	/* Taking a live queue away without RING_RESET. */
+	CHECK_EQ(hvl_vdev_reset(&a), 0);
+	{
+		struct hvl_vq_drv q0;
+		static uint8_t s0[HVL_VQ_DRV_STORAGE(128)];
+
+		CHECK_EQ(hvl_vdev_begin(&a, 0), 0);
+		CHECK_EQ(hvl_vdev_queue_static(&a, 0, &q0, s0, sizeof(s0)), 0);
+		CHECK_EQ(hvl_vdev_driver_ok(&a), 0);
+		CHECK_EQ(hvl_vdev_write(&a, HVL_MMIO_QUEUE_SEL, 0, 4), 0);
+		CHECK(hvl_vdev_write(&a, HVL_MMIO_QUEUE_READY, 0, 4) != 0);
 		CHECK(hvl_vdev_needs_reset(&a));
 	}
 	/* DRIVER_OK without FEATURES_OK; unknown register; notify on a missing queue. */

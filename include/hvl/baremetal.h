@@ -21,6 +21,9 @@ struct hvl_bm_board {
 	/* Optional: pause in spin loops (e.g. WFE, or a NOP). */
 	void (*relax)(void *ctx);
 	void *ctx;
+	/* Optional: cache maintenance when the region is not coherent. */
+	const struct hvl_cache_ops *cache;
+	void *cache_ctx;
 };
 
 struct hvl_bm_port {
@@ -30,6 +33,8 @@ struct hvl_bm_port {
 	uint32_t tx_seq;
 	uint32_t rx_seen;
 	uint64_t rings, mailbox_rings;
+	const struct hvl_cache_ops *cache;
+	void *cache_ctx;
 	struct hvl_os_ops os;
 };
 

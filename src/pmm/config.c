@@ -628,18 +628,21 @@ static int finish_dev(const struct hvl_pmm_config *c, const struct hvl_pmm_regio
 		for (i = 0; i < d->nopts; i++)
 			if (strcmp(d->opt[i].key, "ports") == 0)
 				line = d->opt[i].line;
-		/* Port 0 rx/tx, then control rx/tx, then a pair per extra port. */
-		if (p != NULL && (hvl_pmm_parse_u64(p, &ports) != 0 || ports < 1u ||
-				  2u * (ports + 1u) > HVL_MAX_QUEUES)) {
-			finerr(c, line, err, errlen, "device '%s.%s': ports '%s': expected 1..%u",
-			       r->name, d->name, p, HVL_MAX_QUEUES / 2u - 1u);
+		/*
+		 * One port (receiveq, transmitq): the console backend has no
+		 * VIRTIO_CONSOLE_F_MULTIPORT yet, so refuse more here, with a line.
+		 */
+		if (p != NULL && (hvl_pmm_parse_u64(p, &ports) != 0 || ports != 1u)) {
+			finerr(c, line, err, errlen,
+			       "device '%s.%s': ports '%s': only 1 is supported (no multiport yet)",
+			       r->name, d->name, p);
 			return -EINVAL;
 		}
-		nq = ports == 1u ? 2u : (uint32_t)(2u * (ports + 1u));
+		nq = 2u;
 		if (d->req_queues != 0 && d->req_queues != nq) {
 			finerr(c, d->req_queues_line, err, errlen,
-			       "device '%s.%s': queues = %u, but a console with %u port(s) has %u",
-			       r->name, d->name, d->req_queues, (unsigned)ports, nq);
+			       "device '%s.%s': queues = %u, but a console has %u",
+			       r->name, d->name, d->req_queues, nq);
 			return -EINVAL;
 		}
 	} else if (d->req_queues != 0) {

@@ -217,16 +217,11 @@ int hvl_pmm_region_open(struct hvl_pmm *p, struct hvl_pmm_region *rg,
 				 "region %s: same layout as before, remote state kept", cfg->name);
 	}
 
-	rc = hvl_doorbell_open(&rg->db, cfg->doorbell, &rg->hdr->to_remote, &rg->hdr->to_pmm,
-			       -1, -1);
-	if (rc == 0 && cfg->doorbell == HVL_DOORBELL_EVENTFD) {
-		rc = setup_eventfd_doorbell(rg);
-		if (rc == 0) {
-			hvl_doorbell_close(&rg->db);
-			rc = hvl_doorbell_open(&rg->db, cfg->doorbell, &rg->hdr->to_remote,
-					       &rg->hdr->to_pmm, rg->efd_to_remote, rg->efd_to_pmm);
-		}
-	}
+	/* The eventfd doorbell needs its fds (and the socket serving them) first. */
+	rc = cfg->doorbell == HVL_DOORBELL_EVENTFD ? setup_eventfd_doorbell(rg) : 0;
+	if (rc == 0)
+		rc = hvl_doorbell_open(&rg->db, cfg->doorbell, &rg->hdr->to_remote,
+				       &rg->hdr->to_pmm, rg->efd_to_remote, rg->efd_to_pmm);
 	if (rc != 0) {
 		hvl_logf(&p->log, HVL_LOG_ERROR, "region %s: doorbell setup failed: %s", cfg->name,
 			 strerror(-rc));

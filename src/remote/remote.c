@@ -108,6 +108,9 @@ int hvl_remote_pmm_alive(struct hvl_remote *r, uint32_t stale_ms)
 	if (hvl_le32_acquire(&r->hdr->pmm_state) != HVL_PMM_STATE_READY ||
 	    hvl_le32_once(&r->hdr->epoch) != r->pmm_epoch)
 		return 0;
+	/* A PMM configured without heartbeat (heartbeat_ms 0) is judged by state and epoch only. */
+	if (hvl_le32_once(&r->hdr->heartbeat_ms) == 0u)
+		return 1;
 	hb = hvl_le32_once(&r->hdr->heartbeat);
 	t = hvl_remote_now(r);
 	if (hb != r->hb_last) {

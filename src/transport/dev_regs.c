@@ -120,7 +120,9 @@ static void publish_config(struct hvl_dev *d, uint32_t off, uint32_t len)
 	uint32_t i;
 
 	d->config_gen++;
-	hvl_le32_release(&d->regs[HVL_MMIO_CONFIG_GENERATION / 4u], d->config_gen);
+	hvl_le32_set(&d->regs[HVL_MMIO_CONFIG_GENERATION / 4u], d->config_gen);
+	/* The odd generation must be visible before any new byte (store-store). */
+	hvl_wmb();
 	for (i = off; i < off + len; i++)
 		__atomic_store_n(&cfg[i], d->config[i], __ATOMIC_RELAXED);
 	d->config_gen++;
@@ -182,8 +184,9 @@ int hvl_dev_init(struct hvl_dev *d, void *page, const struct hvl_window *win,
 	unsigned i;
 
 	if (st->num_queues == 0 || st->num_queues > HVL_MAX_QUEUES ||
-	    st->config_size > HVL_CONFIG_MAX || ops == NULL || ops->queue == NULL)
-		return -EINVAL;
+	    st->config_size > HVL_CONFIG_MAX || ops == NULL || ops->queue == NULL ||
+	    st->data_bus < win->bus || st->data_bus - win->bus > UINT32_MAX)
+		return -EINVAL; /* ext.data_offset is 32 bits on the wire */
 	memset(d, 0, sizeof(*d));
 	d->st = *st;
 	d->st.features |= HVL_F_VERSION_1;
@@ -227,10 +230,38 @@ int hvl_dev_init(struct hvl_dev *d, void *page, const struct hvl_window *win,
 		d->q[i].notify_seen = hvl_le32_once(&d->drv->notify[i]);
 	d->irq_used = hvl_le32_once(&d->ext->irq_used);
 	d->irq_config = hvl_le32_once(&d->ext->irq_config);
+	d->isr_ack_used = d->irq_used;
+	d->isr_ack_config = d->irq_config;
 	d->config_gen = hvl_le32_once(&d->regs[HVL_MMIO_CONFIG_GENERATION / 4u]) & ~1u;
 	load_initial_state(d);
-	hvl_le32_release(&d->ext->txn_ack, d->txn_seen);
+	/*
+	 * A transaction posted to a previous PMM instance that died before
+	 * acknowledging it stays unacknowledged: applying it to a fresh device
+	 * would be wrong, and acknowledging it would report a result nobody
+	 * computed.  The driver times out and notices the new epoch.
+	 */
 	return 0;
+}
+
+/*
+ * InterruptStatus for drivers that use the registers (§4.2.2): a bit is set
+ * while its counter moved past both acknowledgements, the driver-area word
+ * (irq_*_ack, our protocol) and an InterruptACK transaction (plain MMIO).
+ */
+static void publish_isr(struct hvl_dev *d)
+{
+	uint32_t ua = hvl_le32_once(&d->drv->irq_used_ack);
+	uint32_t ca = hvl_le32_once(&d->drv->irq_config_ack);
+	uint32_t bits = 0;
+
+	if (d->irq_used != ua && d->irq_used != d->isr_ack_used)
+		bits |= HVL_INT_VRING;
+	if (d->irq_config != ca && d->irq_config != d->isr_ack_config)
+		bits |= HVL_INT_CONFIG;
+	if (bits != d->isr_published) {
+		d->isr_published = bits;
+		reg_put(d, HVL_MMIO_INTERRUPT_STATUS, bits);
+	}
 }
 
 void hvl_dev_interrupt(struct hvl_dev *d, uint32_t bits)
@@ -244,8 +275,7 @@ void hvl_dev_interrupt(struct hvl_dev *d, uint32_t bits)
 		d->irq_config++;
 		hvl_le32_release(&d->ext->irq_config, d->irq_config);
 	}
-	/* InterruptStatus is informative here: the counters are authoritative. */
-	reg_put(d, HVL_MMIO_INTERRUPT_STATUS, bits);
+	publish_isr(d);
 	d->stat_irq++;
 	hvl_notify_ring(&d->to_remote);
 }
@@ -320,12 +350,42 @@ void hvl_dev_kick(struct hvl_dev *d)
 		d->kicker.ops->kick(d->kicker.ctx);
 }
 
+/*
+ * After a reset nobody uses the rings, so clear the pre-assigned ones: a
+ * queue the next driver leaves alone, which static start brings up at
+ * DRIVER_OK, then reads avail->idx 0 instead of a stale index.
+ */
+static void zero_static_rings(struct hvl_dev *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->st.num_queues; i++) {
+		uint16_t n = d->st.queue_num[i];
+		void *p;
+
+		p = hvl_window_translate(&d->win, d->st.queue_desc[i], hvl_vring_desc_size(n));
+		if (p != NULL)
+			memset(p, 0, hvl_vring_desc_size(n));
+		p = hvl_window_translate(&d->win, d->st.queue_driver[i], hvl_vring_avail_size(n));
+		if (p != NULL)
+			memset(p, 0, hvl_vring_avail_size(n));
+		p = hvl_window_translate(&d->win, d->st.queue_device[i], hvl_vring_used_size(n));
+		if (p != NULL)
+			memset(p, 0, hvl_vring_used_size(n));
+	}
+}
+
 void hvl_dev_reset(struct hvl_dev *d)
 {
 	/* Drain first: the backend forgets chains it holds before rings vanish. */
 	if (d->ops->reset != NULL)
 		d->ops->reset(d);
 	load_initial_state(d);
+	zero_static_rings(d);
+	/* Interrupts raised before the reset are void (§2.1: reset clears ISR). */
+	d->isr_ack_used = d->irq_used;
+	d->isr_ack_config = d->irq_config;
+	publish_isr(d);
 	hvl_le32_set(&d->ext->reset_count, hvl_le32_once(&d->ext->reset_count) + 1u);
 	hvl_logf(d->log, HVL_LOG_DEBUG, "%s: reset", d->name);
 }
@@ -442,6 +502,16 @@ static int write_queue_reg(struct hvl_dev *d, uint32_t off, uint32_t val)
 	}
 	q = &d->q[d->queue_sel];
 	if (off == HVL_MMIO_QUEUE_READY) {
+		if (val == 0 && q->ready && (d->status & HVL_STATUS_DRIVER_OK) != 0u) {
+			/*
+			 * Taking a live queue away needs VIRTIO_F_RING_RESET
+			 * (§2.6.1), which we do not offer: the backend may hold
+			 * chains of this ring.  Only a device reset may do it.
+			 */
+			hvl_dev_fail(d, HVL_BROKEN_REGISTER, "QueueReady=0 on live queue %u",
+				     d->queue_sel);
+			return -EINVAL;
+		}
 		if (val == 0) {
 			q->ready = 0;
 		} else if (!q->ready) {
@@ -564,7 +634,12 @@ static int apply_write(struct hvl_dev *d, uint32_t off, uint32_t val, uint32_t s
 		(void)dispatch_queue(d, val, 1);
 		return 0;
 	case HVL_MMIO_INTERRUPT_ACK:
-		/* Acks travel in the driver area (irq_*_ack); nothing to do. */
+		/* The library acks in the driver area; plain MMIO drivers land here. */
+		if ((val & HVL_INT_VRING) != 0u)
+			d->isr_ack_used = d->irq_used;
+		if ((val & HVL_INT_CONFIG) != 0u)
+			d->isr_ack_config = d->irq_config;
+		publish_isr(d);
 		return 0;
 	case HVL_MMIO_STATUS:
 		return -write_status(d, val);
@@ -613,6 +688,7 @@ int hvl_dev_service(struct hvl_dev *d, int all_queues)
 	}
 	for (i = 0; i < d->st.num_queues; i++)
 		work += dispatch_queue(d, i, all_queues);
+	publish_isr(d); /* follow driver-area acks */
 	/* Counters of queues that do not exist are a peer fault; skip them. */
 	return work;
 }

@@ -124,6 +124,8 @@ int hvl_vdev_begin(struct hvl_vdev *v, uint64_t wanted)
 	if ((v->features & HVL_F_VERSION_1) == 0u)
 		return -ENOTSUP; /* legacy-only device: not ours (§6.1) */
 	hvl_le64_set(&v->drv->driver_features, v->features);
+	/* Read by the PMM at FEATURES_OK, after our status transaction. */
+	hvl_cache_flush(v->r->cfg.cache, v->r->cfg.cache_ctx, &v->drv->driver_features, 8u);
 	return 0;
 }
 
@@ -237,12 +239,18 @@ int hvl_vdev_config_read(const struct hvl_vdev *v, uint32_t off, void *buf, uint
 		return -EINVAL;
 	/* §4.2.2: retry until ConfigGeneration is the same, even, before and after. */
 	for (tries = 0; tries < 64u; tries++) {
-		uint32_t g0 = hvl_le32_acquire(&v->regs[HVL_MMIO_CONFIG_GENERATION / 4u]);
-		uint32_t g1, i;
+		uint32_t g0, g1, i;
+
+		hvl_cache_invalidate(v->r->cfg.cache, v->r->cfg.cache_ctx,
+				     &v->regs[HVL_MMIO_CONFIG_GENERATION / 4u], 4u);
+		hvl_cache_invalidate(v->r->cfg.cache, v->r->cfg.cache_ctx, cfg + off, len);
+		g0 = hvl_le32_acquire(&v->regs[HVL_MMIO_CONFIG_GENERATION / 4u]);
 
 		for (i = 0; i < len; i++)
 			out[i] = __atomic_load_n(&cfg[off + i], __ATOMIC_RELAXED);
 		hvl_rmb();
+		hvl_cache_invalidate(v->r->cfg.cache, v->r->cfg.cache_ctx,
+				     &v->regs[HVL_MMIO_CONFIG_GENERATION / 4u], 4u);
 		g1 = hvl_le32_once(&v->regs[HVL_MMIO_CONFIG_GENERATION / 4u]);
 		if (g0 == g1 && (g0 & 1u) == 0u)
 			return 0;

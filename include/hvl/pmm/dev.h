@@ -79,6 +79,8 @@ struct hvl_dev {
 	uint32_t config_gen;
 	uint32_t txn_seen;
 	uint32_t irq_used, irq_config;
+	uint32_t isr_ack_used, isr_ack_config; /* counters acknowledged via InterruptACK */
+	uint32_t isr_published;            /* InterruptStatus value last published */
 	uint32_t broken;                   /* HVL_BROKEN_* once NEEDS_RESET is set */
 	struct hvl_dev_queue q[HVL_MAX_QUEUES];
 	const struct hvl_dev_ops *ops;

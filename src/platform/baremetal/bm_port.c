@@ -24,9 +24,11 @@ static void bm_ring(void *ctx)
 	p->tx_seq++;
 	/* Pairs with the PMM's acquire load of seq: ring contents first. */
 	hvl_le32_release(&p->tx->seq, p->tx_seq);
+	hvl_cache_flush(p->cache, p->cache_ctx, &p->tx->seq, 4u);
 	/* Store seq before loading sleeping; pairs with the PMM's fence after
 	 * it set sleeping and before it re-checked seq. */
 	hvl_mb();
+	hvl_cache_invalidate(p->cache, p->cache_ctx, &p->tx->sleeping, 4u);
 	p->rings++;
 	if (p->board.mailbox_ring != NULL && hvl_le32_once(&p->tx->sleeping) != 0u) {
 		p->board.mailbox_ring(p->board.ctx);
@@ -41,8 +43,11 @@ static int bm_wait(void *ctx, uint32_t timeout_ms)
 	uint32_t polls = 0;
 
 	for (;;) {
+		uint32_t s;
+
+		hvl_cache_invalidate(p->cache, p->cache_ctx, &p->rx->seq, 4u);
 		/* Pairs with the PMM's release store of seq. */
-		uint32_t s = hvl_le32_acquire(&p->rx->seq);
+		s = hvl_le32_acquire(&p->rx->seq);
 
 		if (s != p->rx_seen) {
 			p->rx_seen = s;
@@ -83,6 +88,8 @@ int hvl_bm_port_init(struct hvl_bm_port *p, void *region, const struct hvl_bm_bo
 		return -EINVAL;
 	(void)memset(p, 0, sizeof(*p));
 	p->board = *board;
+	p->cache = board->cache;
+	p->cache_ctx = board->cache_ctx;
 	p->tx = &h->to_pmm;
 	p->rx = &h->to_remote;
 	/* Continue our own counter; start from whatever the PMM rang last. */
@@ -96,5 +103,7 @@ int hvl_bm_port_init(struct hvl_bm_port *p, void *region, const struct hvl_bm_bo
 	cfg->notify.ops = &hvl_bm_notify_ops;
 	cfg->notify.ctx = p;
 	cfg->bus_base = bus_base;
+	cfg->cache = board->cache;
+	cfg->cache_ctx = board->cache_ctx;
 	return 0;
 }
