@@ -160,9 +160,11 @@ static int connect_unix(const char *path, unsigned timeout_ms)
 	uint64_t end = now_ms() + timeout_ms;
 	struct sockaddr_un sa;
 
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1; /* would be truncated: another socket's name */
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	memcpy(sa.sun_path, path, strlen(path));
 	for (;;) {
 		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
