@@ -18,6 +18,7 @@
 JOBS       ?= 2
 BUILD_DIR  ?= build
 SAN_DIR    ?= build-san
+TSAN_DIR   ?= build-tsan
 BENCH_ARGS ?=
 CMAKE      ?= cmake
 CTEST      ?= ctest
@@ -29,7 +30,13 @@ BUILD_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO=
 # traces readable and the run fast enough.
 SAN_FLAGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
               -DHVL_SANITIZE=ON
-CTEST_ARGS := --output-on-failure -j$(JOBS)
+CTEST_ARGS := --output-on-failure -j$(JOBS) --no-tests=error
+TSAN_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
+              -DHVL_TSAN=ON
+# The doorbell stress test and the bench time themselves: under TSan they
+# only measure TSan.  Everything that runs the PMM's threads stays in.
+TSAN_CTEST := --output-on-failure -j$(JOBS) --no-tests=error -E 'bench_quick|test_doorbell'
+TSAN_ENV   := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # CMake's own make runs with JOBS jobs, apart from this make's -j/jobserver
 # (which it would otherwise inherit half-way and warn about).
 CMAKE_BUILD = MAKEFLAGS= $(CMAKE) --build
@@ -45,7 +52,7 @@ step = +@printf '\n==> %s\n' '$(1)'; t0=$$(date +%s); \
 	if $(MAKE) $(2); then printf '<== %s: ok (%ss)\n' '$(1)' $$(( $$(date +%s) - t0 )); \
 	else printf '<== %s: FAILED after %ss\n' '$(1)' $$(( $$(date +%s) - t0 )); exit 1; fi
 
-.PHONY: all build deps configure check san san-build san-check test demo bench \
+.PHONY: all build deps configure check san san-build san-check tsan-build tsan-check test demo bench \
         fuzz cross cppcheck clean help
 
 all: build
@@ -82,6 +89,14 @@ san:
 	@$(MAKE) san-build
 	@$(MAKE) san-check
 
+tsan-build:
+	$(need-cmake)
+	$(CMAKE) -S . -B $(TSAN_DIR) $(TSAN_FLAGS)
+	$(CMAKE_BUILD) $(TSAN_DIR) --parallel $(JOBS)
+
+tsan-check:
+	$(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) $(TSAN_CTEST)
+
 # --- the two commands of the README ----------------------------------------
 # Steps run one after the other (also under make -j) and stop at the first
 # failure.
@@ -91,6 +106,8 @@ test:
 	$(call step,ctest,check)
 	$(call step,sanitizer build (ASan+UBSan),san-build)
 	$(call step,sanitizer ctest,san-check)
+	$(call step,thread sanitizer build,tsan-build)
+	$(call step,thread sanitizer ctest (PMM threads),tsan-check)
 	$(call step,cross build (arm-none-eabi),cross)
 	$(call step,cppcheck,cppcheck)
 	@printf '\nmake test: all steps passed in %ss\n' $$(( $$(date +%s) - $(T0) ))
@@ -120,4 +137,4 @@ cppcheck:
 	JOBS=$(JOBS) scripts/cppcheck.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(SAN_DIR) build-arm build-cppcheck
+	rm -rf $(BUILD_DIR) $(SAN_DIR) $(TSAN_DIR) build-arm build-cppcheck
