@@ -24,31 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ROWS 16
+#include "demo/demo.h"
 
-struct row {
-	char name[16];
-	int ok;
-	char detail[160];
-};
-
-struct demo {
-	char bindir[PATH_MAX];
-	char dir[PATH_MAX];
-	char config[PATH_MAX + 16];
-	char region[PATH_MAX + 16];
-	char console_sock[PATH_MAX + 16];
-	const char *doorbell;
-	const char *dbsock;
-	unsigned timeout_s;
-	int keep;
+struct run {
+	char pmm_bin[PATH_MAX + 16];
+	char rem_bin[PATH_MAX + 32];
+	char dbsock[PATH_MAX + 32];
 	pid_t pmm, remote;
 	int remote_out;       /* read end of the remote's stdout (RESULT lines) */
-	struct row row[MAX_ROWS];
-	unsigned nrows;
 };
 
-static void say(const char *fmt, ...)
+/* The devices, in the order both halves run them. */
+static const struct demo_linux_step steps[] = {
+	{ "console", demo_console_config, demo_console_linux },
+};
+
+void demo_say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,7 +51,7 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t now_ms(void)
+uint64_t demo_now_ms(void)
 {
 	struct timespec ts;
 
@@ -68,7 +59,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void add_row(struct demo *d, const char *name, int ok, const char *detail)
+void demo_row(struct demo *d, const char *name, int ok, const char *detail)
 {
 	unsigned i;
 
@@ -76,7 +67,7 @@ static void add_row(struct demo *d, const char *name, int ok, const char *detail
 		if (strcmp(d->row[i].name, name) == 0)
 			break;
 	if (i == d->nrows) {
-		if (d->nrows == MAX_ROWS)
+		if (d->nrows == DEMO_MAX_ROWS)
 			return;
 		d->nrows++;
 		snprintf(d->row[i].name, sizeof(d->row[i].name), "%s", name);
@@ -91,6 +82,8 @@ static void add_row(struct demo *d, const char *name, int ok, const char *detail
 static int write_config(struct demo *d)
 {
 	FILE *f = fopen(d->config, "w");
+	unsigned i;
+	int rc = 0;
 
 	if (f == NULL)
 		return -errno;
@@ -101,19 +94,16 @@ static int write_config(struct demo *d)
 		"[region rt0]\n"
 		"file = %s\n"
 		"remote_base = 0x70000000\n"
-		"doorbell = %s\n"
-		"%s%s%s"
-		"heartbeat_ms = 100\n"
-		"[device rt0.console0]\n"
-		"type = console\n"
-		"backend = socket\n"
-		"path = %s\n",
-		d->region, d->doorbell,
-		strcmp(d->doorbell, "eventfd") == 0 ? "doorbell_socket = " : "",
-		strcmp(d->doorbell, "eventfd") == 0 ? d->dbsock : "",
-		strcmp(d->doorbell, "eventfd") == 0 ? "\n" : "",
-		d->console_sock);
-	return fclose(f) == 0 ? 0 : -errno;
+		"doorbell = %s\n",
+		d->region, d->doorbell);
+	if (strcmp(d->doorbell, "eventfd") == 0)
+		fprintf(f, "doorbell_socket = %s\n", d->dbsock);
+	fprintf(f, "heartbeat_ms = 100\n");
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0; i++)
+		rc = steps[i].config(d, f);
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 static pid_t spawn(char *const argv[], int *out_fd)
@@ -141,7 +131,7 @@ static pid_t spawn(char *const argv[], int *out_fd)
 /* Wait for @pid up to @ms; returns its exit status, or -1 on timeout. */
 static int wait_exit(pid_t pid, unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = demo_now_ms() + ms;
 	int st;
 
 	for (;;) {
@@ -149,15 +139,15 @@ static int wait_exit(pid_t pid, unsigned ms)
 
 		if (r == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0 || now_ms() >= end)
+		if (r < 0 || demo_now_ms() >= end)
 			return -1;
 		usleep(10000);
 	}
 }
 
-static int connect_unix(const char *path, unsigned timeout_ms)
+int demo_connect_unix(const char *path, unsigned timeout_ms)
 {
-	uint64_t end = now_ms() + timeout_ms;
+	uint64_t end = demo_now_ms() + timeout_ms;
 	struct sockaddr_un sa;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -172,22 +162,22 @@ static int connect_unix(const char *path, unsigned timeout_ms)
 			return s;
 		if (s >= 0)
 			close(s);
-		if (now_ms() >= end)
+		if (demo_now_ms() >= end)
 			return -1;
 		usleep(10000);
 	}
 }
 
 /* Read from @fd until @needle appears (or timeout); echo lines with @prefix. */
-static int expect(int fd, const char *needle, const char *prefix, unsigned timeout_ms,
-		  char *acc, size_t acclen, size_t *shown_io)
+int demo_expect(int fd, const char *needle, const char *prefix, unsigned timeout_ms,
+		char *acc, size_t acclen, size_t *shown_io)
 {
-	uint64_t end = now_ms() + timeout_ms;
+	uint64_t end = demo_now_ms() + timeout_ms;
 	size_t have = strlen(acc), shown = *shown_io;
 
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		uint64_t t = now_ms();
+		uint64_t t = demo_now_ms();
 		char *nl;
 		ssize_t n;
 
@@ -212,52 +202,20 @@ static int expect(int fd, const char *needle, const char *prefix, unsigned timeo
 	}
 }
 
-/* The console's Linux end: a UNIX socket the PMM serves. */
-static void run_console(struct demo *d)
+void demo_path(const struct demo *d, const char *leaf, char *out)
 {
-	static char acc[8192];
-	const char *msg = "hello remote, this is Linux\n";
-	int s = connect_unix(d->console_sock, d->timeout_s * 1000u);
-	size_t shown = 0;
-
-	if (s < 0) {
-		add_row(d, "console", 0, "cannot connect to the console socket");
-		return;
-	}
-	say("console: connected to %s", d->console_sock);
-	acc[0] = '\0';
-	if (expect(s, "type a line", "  remote console> ", d->timeout_s * 1000u, acc,
-		   sizeof(acc), &shown) != 0) {
-		add_row(d, "console", 0, "no greeting from the remote");
-		close(s);
-		return;
-	}
-	say("console: sending \"%.*s\"", (int)strlen(msg) - 1, msg);
-	if (write(s, msg, strlen(msg)) != (ssize_t)strlen(msg)) {
-		add_row(d, "console", 0, "write to the console socket failed");
-		close(s);
-		return;
-	}
-	if (expect(s, "remote got: hello remote, this is Linux", "  remote console> ",
-		   d->timeout_s * 1000u, acc, sizeof(acc), &shown) != 0) {
-		add_row(d, "console", 0, "the remote did not answer the line");
-		close(s);
-		return;
-	}
-	add_row(d, "console", 1, "remote -> Linux greeting, Linux -> remote line, answer back");
-	close(s);
+	snprintf(out, PATH_MAX + 32, "%s/%s", d->dir, leaf);
 }
 
 /* Collect the remote's RESULT lines: the device's remote end verdicts. */
-static void read_results(struct demo *d)
+static void read_results(struct demo *d, int fd)
 {
 	char buf[4096];
 	size_t have = 0;
 	ssize_t n;
 	char *line, *save = NULL;
 
-	while (have + 1 < sizeof(buf) &&
-	       (n = read(d->remote_out, buf + have, sizeof(buf) - have - 1)) > 0)
+	while (have + 1 < sizeof(buf) && (n = read(fd, buf + have, sizeof(buf) - have - 1)) > 0)
 		have += (size_t)n;
 	buf[have] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -265,7 +223,7 @@ static void read_results(struct demo *d)
 		int off = 0;
 
 		if (sscanf(line, "RESULT %15s %15s %n", name, verdict, &off) >= 2)
-			add_row(d, name, strcmp(verdict, "ok") == 0, line + off);
+			demo_row(d, name, strcmp(verdict, "ok") == 0, line + off);
 	}
 }
 
@@ -292,7 +250,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct demo d;
-	char exe[PATH_MAX], pmm_bin[PATH_MAX + 16], rem_bin[PATH_MAX + 32], dbsock[PATH_MAX + 16];
+	static struct run run;
+	char exe[PATH_MAX];
 	ssize_t n;
 	unsigned i, failed = 0;
 	int ch, rc_remote, rc_pmm;
@@ -308,13 +267,14 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	signal(SIGPIPE, SIG_IGN);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
 		return 1;
 	exe[n] = '\0';
 	snprintf(d.bindir, sizeof(d.bindir), "%s", dirname(exe));
-	snprintf(pmm_bin, sizeof(pmm_bin), "%s/hvl-pmm", d.bindir);
-	snprintf(rem_bin, sizeof(rem_bin), "%s/hvl-demo-remote", d.bindir);
+	snprintf(run.pmm_bin, sizeof(run.pmm_bin), "%s/hvl-pmm", d.bindir);
+	snprintf(run.rem_bin, sizeof(run.rem_bin), "%s/hvl-demo-remote", d.bindir);
 	snprintf(d.dir, sizeof(d.dir), "/tmp/hvl-demo-XXXXXX");
 	if (mkdtemp(d.dir) == NULL) {
 		perror("hvl-demo: mkdtemp");
@@ -322,47 +282,47 @@ int main(int argc, char **argv)
 	}
 	snprintf(d.config, sizeof(d.config), "%s/demo.ini", d.dir);
 	snprintf(d.region, sizeof(d.region), "%s/region", d.dir);
-	snprintf(d.console_sock, sizeof(d.console_sock), "%s/console.sock", d.dir);
-	snprintf(dbsock, sizeof(dbsock), "%s/doorbell.sock", d.dir);
-	d.dbsock = dbsock;
+	demo_path(&d, "doorbell.sock", run.dbsock);
+	d.dbsock = run.dbsock;
 	if (write_config(&d) != 0) {
 		fprintf(stderr, "hvl-demo: cannot write %s\n", d.config);
 		return 1;
 	}
-	say("working directory %s, doorbell %s", d.dir, d.doorbell);
-
+	demo_say("working directory %s, doorbell %s", d.dir, d.doorbell);
 	{
-		char *pargv[] = { pmm_bin, "-c", d.config, NULL };
+		char *pargv[] = { run.pmm_bin, "-c", d.config, NULL };
 
-		say("starting %s -c %s", pmm_bin, d.config);
-		d.pmm = spawn(pargv, NULL);
+		demo_say("starting %s -c %s", run.pmm_bin, d.config);
+		run.pmm = spawn(pargv, NULL);
 	}
 	{
-		char *rargv[] = { rem_bin, "--region", d.region, "--doorbell-socket", dbsock, NULL };
+		char *rargv[] = { run.rem_bin, "--region", d.region, "--doorbell-socket", run.dbsock,
+				  NULL };
 
-		say("starting the simulated remote core: %s --region %s", rem_bin, d.region);
-		d.remote = spawn(rargv, &d.remote_out);
+		demo_say("starting the simulated remote core: %s --region %s", run.rem_bin, d.region);
+		run.remote = spawn(rargv, &run.remote_out);
 	}
-	if (d.pmm < 0 || d.remote < 0) {
+	if (run.pmm < 0 || run.remote < 0) {
 		fprintf(stderr, "hvl-demo: cannot start the processes\n");
 		return 1;
 	}
 
-	run_console(&d);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		steps[i].run(&d);
 
-	rc_remote = wait_exit(d.remote, d.timeout_s * 1000u);
+	rc_remote = wait_exit(run.remote, d.timeout_s * 1000u);
 	if (rc_remote < 0) {
-		kill(d.remote, SIGKILL);
-		(void)wait_exit(d.remote, 1000);
+		kill(run.remote, SIGKILL);
+		(void)wait_exit(run.remote, 1000);
 	}
-	read_results(&d);
+	read_results(&d, run.remote_out);
 	if (rc_remote != 0)
-		add_row(&d, "remote", 0, rc_remote < 0 ? "remote process hung" : "remote process failed");
-	kill(d.pmm, SIGTERM);
-	rc_pmm = wait_exit(d.pmm, 5000);
+		demo_row(&d, "remote", 0, rc_remote < 0 ? "remote process hung" : "remote process failed");
+	kill(run.pmm, SIGTERM);
+	rc_pmm = wait_exit(run.pmm, 5000);
 	if (rc_pmm != 0) {
-		kill(d.pmm, SIGKILL);
-		add_row(&d, "pmm", 0, rc_pmm < 0 ? "did not stop on SIGTERM" : "exited with an error");
+		kill(run.pmm, SIGKILL);
+		demo_row(&d, "pmm", 0, rc_pmm < 0 ? "did not stop on SIGTERM" : "exited with an error");
 	}
 
 	printf("\n%-10s %-7s %s\n", "device", "result", "what was checked");
@@ -382,7 +342,7 @@ int main(int argc, char **argv)
 		if (system(cmd) != 0)
 			fprintf(stderr, "hvl-demo: could not remove %s\n", d.dir);
 	} else {
-		say("kept %s", d.dir);
+		demo_say("kept %s", d.dir);
 	}
 	printf("\n%s\n", failed ? "demo FAILED" : "demo ok: every device works end to end");
 	return failed ? 1 : 0;

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The demo's device steps.  Each device has two halves that run in the same
+ * order on both sides: a Linux half in hvl-demo (writes its configuration
+ * section, then plays the Linux user on the device's Linux end) and a remote
+ * half in hvl-demo-remote (drives the device through the remote library and
+ * reports "RESULT <name> ok|FAILED <detail>").  Adding a device = one
+ * <name>_linux.c, one <name>_remote.c, and a line in each table
+ * (apps/hvl-demo.c, apps/hvl-demo-remote.c).
+ */
+#ifndef HVL_DEMO_H
+#define HVL_DEMO_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hvl/posix.h"
+
+#define DEMO_MAX_ROWS 16
+
+struct demo_row {
+	char name[16];
+	int ok;
+	char detail[160];
+};
+
+/* Linux side (hvl-demo). */
+struct demo {
+	char bindir[PATH_MAX];
+	char dir[PATH_MAX];              /* temporary directory for sockets, files */
+	char config[PATH_MAX + 16];
+	char region[PATH_MAX + 16];
+	const char *doorbell;
+	const char *dbsock;
+	unsigned timeout_s;
+	int keep;
+	struct demo_row row[DEMO_MAX_ROWS];
+	unsigned nrows;
+};
+
+struct demo_linux_step {
+	const char *name;
+	/* Write this device's [device rt0.<name>] section(s).  Returns 0 or -errno. */
+	int (*config)(struct demo *d, FILE *f);
+	/* Play the Linux end; record the verdict with demo_row(). */
+	void (*run)(struct demo *d);
+};
+
+/* Remote side (hvl-demo-remote). */
+struct demo_remote {
+	struct hvl_posix_remote pr;
+	uint32_t timeout_ms;
+};
+
+struct demo_remote_step {
+	const char *name;
+	/* Drive the device; 0 = ok.  @detail says what was checked or what failed. */
+	int (*run)(struct demo_remote *d, char *detail, size_t dlen);
+};
+
+/* Helpers for the Linux halves (apps/hvl-demo.c). */
+void demo_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void demo_row(struct demo *d, const char *name, int ok, const char *detail);
+uint64_t demo_now_ms(void);
+/* Build "<dir>/<leaf>" into @out (PATH_MAX + 32 bytes). */
+void demo_path(const struct demo *d, const char *leaf, char *out);
+int demo_connect_unix(const char *path, unsigned timeout_ms);
+/*
+ * Read from @fd into @acc until @needle appears or @timeout_ms passes,
+ * printing each complete line once with @prefix (*@shown tracks what was
+ * printed).  Returns 0 when found.
+ */
+int demo_expect(int fd, const char *needle, const char *prefix, unsigned timeout_ms,
+		char *acc, size_t acclen, size_t *shown);
+
+/* The devices. */
+int demo_console_config(struct demo *d, FILE *f);
+void demo_console_linux(struct demo *d);
+int demo_console_remote(struct demo_remote *d, char *detail, size_t dlen);
+
+#endif /* HVL_DEMO_H */
