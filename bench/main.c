@@ -48,6 +48,7 @@ struct report {
 	double idle_pct;
 	uint64_t idle_wakeups;
 	int idle_ok;
+	struct pmm_result pmm;   /* the real hvl-pmm: idle CPU, console round trip */
 };
 
 static double ratio(const struct rtt *x, const struct rtt *y)
@@ -71,6 +72,53 @@ static const char *verdict(const struct target *t)
 	return (t->le ? t->value <= t->limit : t->value >= t->limit) ? "PASS" : "MISS";
 }
 
+/* The real-PMM lines: idle CPU and the console round trip. */
+static void print_pmm(const struct bench *b, const struct report *rp)
+{
+	const struct pmm_result *p = &rp->pmm;
+	const struct rtt *so = &rp->r[2];
+
+	if (!p->found) {
+		printf("\nidle PMM (real hvl-pmm): SKIPPED, no executable at %s (build hvl-pmm, or --pmm PATH)\n"
+		       "console round trip: SKIPPED (needs hvl-pmm)\n", p->path[0] != '\0' ? p->path : "?");
+		return;
+	}
+	if (p->idle_ok) {
+		printf("\nidle PMM (real hvl-pmm, futex doorbell, heartbeat 100 ms, remote attached with its "
+		       "console open, no traffic; %u ms):\n  %.3f%% of one CPU (utime+stime, /proc/PID/stat)",
+		       p->idle_ms, p->idle_pct);
+		if (p->idle_pct_ns >= 0.0)
+			printf(", %.3f%% by per-thread schedstat", p->idle_pct_ns);
+		printf("\n");
+	} else {
+		printf("\nidle PMM (real hvl-pmm): FAILED\n");
+	}
+	if (p->con.ok) {
+		printf("\nconsole round trip, 64 B, %u iterations (+10%% warm-up), remote CPU 0, PMM and echo CPU 1:\n"
+		       "  %-10s median %llu ns, p99 %llu ns; %.3g x the unix-socket median\n  path: %s\n",
+		       b->con_iters, "console", (unsigned long long)p->con.median,
+		       (unsigned long long)p->con.p99, ratio(&p->con, so), p->con.what);
+	} else {
+		printf("\nconsole round trip: FAILED\n");
+	}
+}
+
+/* JSON of the real-PMM modes (fixed ASCII strings only, nothing to escape). */
+static void json_pmm(const struct report *rp, FILE *js)
+{
+	const struct pmm_result *p = &rp->pmm;
+
+	fprintf(js, "  \"idle_pmm\": {\"found\": %s, \"ok\": %s, \"ms\": %u, \"cpu_percent\": %.4f, "
+		    "\"cpu_percent_schedstat\": %.4f, \"heartbeat_ms\": 100, \"doorbell\": \"futex\"},\n",
+		p->found ? "true" : "false", p->found && p->idle_ok ? "true" : "false", p->idle_ms, p->idle_pct,
+		p->idle_pct_ns);
+	fprintf(js, "  \"console\": {\"found\": %s, \"ok\": %s, \"iters\": %u, \"median_ns\": %llu, "
+		    "\"p99_ns\": %llu, \"over_unix\": %.4f, \"what\": \"%s\"},\n",
+		p->found ? "true" : "false", p->found && p->con.ok ? "true" : "false", p->con_iters,
+		(unsigned long long)p->con.median, (unsigned long long)p->con.p99, ratio(&p->con, &rp->r[2]),
+		p->con.what);
+}
+
 static void print_report(const struct bench *b, const struct report *rp, FILE *js)
 {
 	const struct rtt *spin = &rp->r[0], *fx = &rp->r[1], *so = &rp->r[2], *po = &rp->r[3], *dbl = &rp->r[4];
@@ -78,7 +126,8 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 		{ "polled_rtt_le_2.5x_spin", ratio(po, spin), 2.5, 1, po->ok && spin->ok },
 		{ "doorbell_rtt_le_1.2x_futex", ratio(dbl, fx), 1.2, 1, dbl->ok && fx->ok },
 		{ "oneway_doorbell_ge_5M_msgs_per_s", rp->ow[1].msgs_per_s / 1e6, 5.0, 0, rp->ow[1].ok },
-		{ "idle_cpu_lt_1_percent", rp->idle_pct, 1.0, 1, rp->idle_ok },
+		/* The real daemon, not the in-process loop imitation. */
+		{ "idle_cpu_lt_1_percent", rp->pmm.idle_pct, 1.0, 1, rp->pmm.found && rp->pmm.idle_ok },
 	};
 	unsigned i;
 
@@ -106,11 +155,12 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 			       rp->ow[i].msgs_per_s / 1e6, rp->ow[i].drv_sys, rp->ow[i].dev_sys, rp->ow[i].what);
 	}
 	if (rp->idle_ok)
-		printf("\nidle PMM loop (busy-poll %lld us, then doorbell wait with 100 ms timeout; %u ms): "
+		printf("\nidle loop, in-process imitation of a PMM device thread (busy-poll %lld us, then doorbell wait with 100 ms timeout; %u ms): "
 		       "%.3f%% of one CPU, %llu sleeps\n",
 		       (long long)(b->busy_ns / 1000), b->idle_ms, rp->idle_pct, (unsigned long long)rp->idle_wakeups);
 	else
 		printf("\nidle: FAILED\n");
+	print_pmm(b, rp);
 	printf("\ntargets (informational, never an exit failure):\n");
 	for (i = 0; i < 4; i++)
 		printf("  %-34s %8.3f %s %-5.2f %s\n", tg[i].name, tg[i].value, tg[i].le ? "<=" : ">=",
@@ -141,6 +191,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 			rp->ow[i].dev_sys, rp->ow[i].what, i + 1 < NOW ? "," : "");
 	fprintf(js, "  ]},\n  \"idle\": {\"ok\": %s, \"ms\": %u, \"cpu_percent\": %.4f, \"sleeps\": %llu},\n",
 		rp->idle_ok ? "true" : "false", b->idle_ms, rp->idle_pct, (unsigned long long)rp->idle_wakeups);
+	json_pmm(rp, js);
 	fprintf(js, "  \"targets\": [\n");
 	for (i = 0; i < 4; i++)
 		fprintf(js, "    {\"name\": \"%s\", \"value\": %.4f, \"limit\": %.2f, \"result\": \"%s\"}%s\n",
@@ -154,7 +205,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hvl-bench [--quick] [--iters N] [--msgs N] [--idle-ms N] [--spin-us N]\n"
-		"                 [--busy-poll-us N] [--json FILE]\n"
+		"                 [--busy-poll-us N] [--pmm PATH] [--json FILE]\n"
 		"  Driver and device run as two processes pinned to CPUs 0 and 1, sharing a memfd\n"
 		"  that each maps at a different address.\n"
 		"  --quick           short run (a few seconds; used by ctest bench_quick)\n"
@@ -166,6 +217,8 @@ static void usage(FILE *f)
 		"                    baseline and vq-doorbell alike (default 0: sleep at once)\n"
 		"  --busy-poll-us N  one-way doorbell variant and idle loop: spin up to N us on the\n"
 		"                    rings before enabling notifications and sleeping (default 50)\n"
+		"  --pmm PATH        hvl-pmm for the idle-PMM and console modes (default: next to\n"
+		"                    this executable; skipped if missing)\n"
 		"  --json FILE       also write the results as JSON\n"
 		"Timing targets print PASS/MISS; they never change the exit status.\n", 5u);
 }
@@ -224,6 +277,7 @@ int main(int argc, char **argv)
 	b.idle_ms = 1500;
 	b.busy_ns = 50000;
 	b.rounds = 5;
+	b.pmm_idle_ms = 2000;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -233,6 +287,9 @@ int main(int argc, char **argv)
 			b.iters = 2500;
 			b.msgs = 300000;
 			b.idle_ms = 300;
+			b.pmm_idle_ms = 1000;
+		} else if (strcmp(argv[i], "--pmm") == 0 && i + 1 < argc) {
+			b.pmm_path = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
 			json = argv[++i];
 		} else if (opt_num(argc, argv, &i, "--iters", 500, 100000000ull, &x)) {
@@ -254,6 +311,8 @@ int main(int argc, char **argv)
 	b.iters /= b.rounds;
 	b.warmup = b.iters / 10u;
 	total = b.iters * b.rounds;
+	/* Console round trips are ~100x slower than the ring's: a fifth as many. */
+	b.con_iters = total / 5u < 100u ? 100u : total / 5u;
 	b.ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (b.ncpu < 2)
 		fprintf(stderr, "hvl-bench: warning: only %d CPU online, running unpinned\n", b.ncpu);
@@ -333,6 +392,9 @@ int main(int argc, char **argv)
 		rp.idle_pct = 100.0 * (double)b.v.ctl->idle_cpu_ns / (double)b.v.ctl->idle_wall_ns;
 		rp.idle_wakeups = b.v.ctl->idle_wakeups;
 	}
+	/* Last: it pins this process to the PMM's CPU. */
+	if (run_pmm_modes(&b, &rp.pmm) != 0)
+		failed = 1;
 
 	if (json != NULL) {
 		js = fopen(json, "w");
