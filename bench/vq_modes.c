@@ -316,6 +316,8 @@ int ow_drv(struct bench *b, struct view *v, void *arg)
 		}
 		if (hvl_vq_drv_broken(&d.vq))
 			return -1;
+		if (done >= b->msgs)
+			break; /* the last reclaim finished the run: do not wait for more */
 		if (posted < b->msgs && nfree >= BATCH) {
 			k = (unsigned)(b->msgs - posted < BATCH ? b->msgs - posted : BATCH);
 			for (i = 0; i < k; i++) {
