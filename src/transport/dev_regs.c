@@ -177,6 +177,31 @@ static void load_initial_state(struct hvl_dev *d)
 	hvl_le32_set(&d->ext->broken_reason, HVL_BROKEN_NONE);
 }
 
+/*
+ * After a reset nobody uses the rings, so clear the pre-assigned ones: a
+ * queue the next driver leaves alone, which static start brings up at
+ * DRIVER_OK, then reads avail->idx 0 instead of a stale index.
+ */
+static void zero_static_rings(struct hvl_dev *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->st.num_queues; i++) {
+		uint16_t n = d->st.queue_num[i];
+		void *p;
+
+		p = hvl_window_translate(&d->win, d->st.queue_desc[i], hvl_vring_desc_size(n));
+		if (p != NULL)
+			memset(p, 0, hvl_vring_desc_size(n));
+		p = hvl_window_translate(&d->win, d->st.queue_driver[i], hvl_vring_avail_size(n));
+		if (p != NULL)
+			memset(p, 0, hvl_vring_avail_size(n));
+		p = hvl_window_translate(&d->win, d->st.queue_device[i], hvl_vring_used_size(n));
+		if (p != NULL)
+			memset(p, 0, hvl_vring_used_size(n));
+	}
+}
+
 int hvl_dev_init(struct hvl_dev *d, void *page, const struct hvl_window *win,
 		 const struct hvl_dev_static *st, const struct hvl_dev_ops *ops, void *priv,
 		 struct hvl_notifier to_remote, const struct hvl_logger *log)
@@ -234,6 +259,12 @@ int hvl_dev_init(struct hvl_dev *d, void *page, const struct hvl_window *win,
 	d->isr_ack_config = d->irq_config;
 	d->config_gen = hvl_le32_once(&d->regs[HVL_MMIO_CONFIG_GENERATION / 4u]) & ~1u;
 	load_initial_state(d);
+	/*
+	 * A previous session's rings are void too: whatever the remote had in
+	 * flight died with the old PMM, and it re-initialises its devices when
+	 * it sees the new epoch.
+	 */
+	zero_static_rings(d);
 	/*
 	 * A transaction posted to a previous PMM instance that died before
 	 * acknowledging it stays unacknowledged: applying it to a fresh device
@@ -348,31 +379,6 @@ void hvl_dev_kick(struct hvl_dev *d)
 	__atomic_store_n(&d->kick_pending, 1u, __ATOMIC_RELEASE);
 	if (d->kicker.ops != NULL && d->kicker.ops->kick != NULL)
 		d->kicker.ops->kick(d->kicker.ctx);
-}
-
-/*
- * After a reset nobody uses the rings, so clear the pre-assigned ones: a
- * queue the next driver leaves alone, which static start brings up at
- * DRIVER_OK, then reads avail->idx 0 instead of a stale index.
- */
-static void zero_static_rings(struct hvl_dev *d)
-{
-	unsigned i;
-
-	for (i = 0; i < d->st.num_queues; i++) {
-		uint16_t n = d->st.queue_num[i];
-		void *p;
-
-		p = hvl_window_translate(&d->win, d->st.queue_desc[i], hvl_vring_desc_size(n));
-		if (p != NULL)
-			memset(p, 0, hvl_vring_desc_size(n));
-		p = hvl_window_translate(&d->win, d->st.queue_driver[i], hvl_vring_avail_size(n));
-		if (p != NULL)
-			memset(p, 0, hvl_vring_avail_size(n));
-		p = hvl_window_translate(&d->win, d->st.queue_device[i], hvl_vring_used_size(n));
-		if (p != NULL)
-			memset(p, 0, hvl_vring_used_size(n));
-	}
 }
 
 void hvl_dev_reset(struct hvl_dev *d)

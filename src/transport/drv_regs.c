@@ -226,6 +226,8 @@ uint32_t hvl_vdev_interrupts(struct hvl_vdev *v)
 		v->irq_config_seen = c;
 		hvl_le32_set(&v->drv->irq_config_ack, c);
 	}
+	if (bits != 0u) /* the PMM derives InterruptStatus from these words */
+		hvl_cache_flush(v->r->cfg.cache, v->r->cfg.cache_ctx, &v->drv->irq_used_ack, 8u);
 	return bits;
 }
 
