@@ -40,13 +40,17 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 /* Console: one rx/tx pair per port; more than one port needs the control
  * queues of VIRTIO_CONSOLE_F_MULTIPORT (virtio 1.2 §5.3.2). */
 static const char *const console_opts[] = { "backend", "path", "ports", NULL };
+/* Block: the disk image, read-only flag and GET_ID serial (virtio 1.2 §5.2). */
+static const char *const blk_opts[] = { "path", "readonly", "serial", NULL };
+/* Entropy: nothing to configure (§5.4 has no config space). */
+static const char *const rng_opts[] = { NULL };
 
 static const struct hvl_pmm_dev_type dev_types[] = {
 	/* name      id  queues data area                opts (NULL = any, backend pending) */
 	{ "console", 3,  2,     64u * KIB,               console_opts },
 	{ "net",     1,  2,     512u * KIB,              NULL },
-	{ "blk",     2,  1,     1024u * KIB,             NULL },
-	{ "rng",     4,  1,     16u * KIB,               NULL },
+	{ "blk",     2,  1,     1024u * KIB,             blk_opts },
+	{ "rng",     4,  1,     16u * KIB,               rng_opts },
 	{ "9p",      9,  1,     512u * KIB,              NULL },
 	{ "vsock",   19, 3,     256u * KIB,              NULL },
 	{ "rpmsg",   7,  2,     256u * KIB,              NULL },
