@@ -16,6 +16,8 @@
 
 static const struct demo_remote_step steps[] = {
 	{ "console", demo_console_remote },
+	{ "blk", demo_blk_remote },
+	{ "rng", demo_rng_remote },
 };
 
 static void usage(FILE *f)

@@ -37,6 +37,8 @@ struct run {
 /* The devices, in the order both halves run them. */
 static const struct demo_linux_step steps[] = {
 	{ "console", demo_console_config, demo_console_linux },
+	{ "blk", demo_blk_config, demo_blk_linux },
+	{ "rng", demo_rng_config, demo_rng_linux },
 };
 
 void demo_say(const char *fmt, ...)

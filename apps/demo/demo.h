@@ -80,4 +80,28 @@ int demo_console_config(struct demo *d, FILE *f);
 void demo_console_linux(struct demo *d);
 int demo_console_remote(struct demo_remote *d, char *detail, size_t dlen);
 
+/* Block: the remote writes DEMO_BLK_SECTORS sectors of demo_blk_pattern()
+ * at DEMO_BLK_FIRST, flushes, then writes and flushes DEMO_BLK_MARKER at
+ * sector 0; Linux then checks the image file. */
+#define DEMO_BLK_IMAGE_BYTES (1024u * 1024u)
+#define DEMO_BLK_FIRST       8u
+#define DEMO_BLK_SECTORS     16u
+#define DEMO_BLK_MARKER      "HVL-DEMO-BLK-DONE"
+#define DEMO_BLK_SERIAL      "hvl-demo-disk"
+static inline void demo_blk_pattern(uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)((i / 512u) * 31u + (i % 512u) * 7u + 1u);
+}
+int demo_blk_config(struct demo *d, FILE *f);
+void demo_blk_linux(struct demo *d);
+int demo_blk_remote(struct demo_remote *d, char *detail, size_t dlen);
+
+/* Entropy: the remote reads 64 bytes twice; they must differ. */
+int demo_rng_config(struct demo *d, FILE *f);
+void demo_rng_linux(struct demo *d);
+int demo_rng_remote(struct demo_remote *d, char *detail, size_t dlen);
+
 #endif /* HVL_DEMO_H */
