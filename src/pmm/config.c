@@ -45,6 +45,11 @@ static const char *const blk_opts[] = { "path", "readonly", "serial", NULL };
 /* Entropy: nothing to configure (§5.4 has no config space). */
 static const char *const rng_opts[] = { NULL };
 
+/* vsock: the remote's CID, the UNIX sockets it is bridged to, limits
+ * (virtio 1.2 §5.10); a key ending in '.' takes any suffix ("port.1234"). */
+static const char *const vsock_opts[] = { "cid", "listen", "prefix", "port.", "max_conn",
+					  "buf_size", NULL };
+
 static const struct hvl_pmm_dev_type dev_types[] = {
 	/* name      id  queues data area                opts (NULL = any, backend pending) */
 	{ "console", 3,  2,     64u * KIB,               console_opts },
@@ -52,7 +57,7 @@ static const struct hvl_pmm_dev_type dev_types[] = {
 	{ "blk",     2,  1,     1024u * KIB,             blk_opts },
 	{ "rng",     4,  1,     16u * KIB,               rng_opts },
 	{ "9p",      9,  1,     512u * KIB,              NULL },
-	{ "vsock",   19, 3,     256u * KIB,              NULL },
+	{ "vsock",   19, 3,     256u * KIB,              vsock_opts },
 	{ "rpmsg",   7,  2,     256u * KIB,              NULL },
 };
 #define NTYPES (sizeof(dev_types) / sizeof(dev_types[0]))
@@ -613,9 +618,16 @@ static int finish_dev(const struct hvl_pmm_config *c, const struct hvl_pmm_regio
 		return -EINVAL;
 	}
 	for (i = 0; t->opts != NULL && i < d->nopts; i++) {
-		for (j = 0; t->opts[j] != NULL; j++)
+		for (j = 0; t->opts[j] != NULL; j++) {
+			size_t kl = strlen(t->opts[j]);
+
 			if (strcmp(t->opts[j], d->opt[i].key) == 0)
 				break;
+			/* "port." matches "port.1234": a key family, never the bare prefix. */
+			if (kl > 0 && t->opts[j][kl - 1] == '.' &&
+			    strncmp(t->opts[j], d->opt[i].key, kl) == 0 && d->opt[i].key[kl] != '\0')
+				break;
+		}
 		if (t->opts[j] == NULL) {
 			finerr(c, d->opt[i].line, err, errlen, "device '%s.%s': unknown key '%s' for type %s",
 			       r->name, d->name, d->opt[i].key, t->name);
