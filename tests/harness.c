@@ -95,9 +95,13 @@ int h_wait_exit(pid_t pid, unsigned ms)
 
 int h_alive(pid_t pid)
 {
-	int st;
+	siginfo_t si;
 
-	return waitpid(pid, &st, WNOHANG) == 0;
+	/* WNOWAIT: look without reaping, so h_wait_exit() still gets the status. */
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return 0;
+	return si.si_pid == 0;
 }
 
 int h_connect_unix(const char *path, unsigned timeout_ms)

@@ -39,9 +39,9 @@ int hvl_posix_remote_open(struct hvl_posix_remote *p, const char *path,
 void hvl_posix_remote_close(struct hvl_posix_remote *p);
 
 /*
- * After the PMM restarted (hvl_remote_pmm_alive() == 0): wait up to
- * @timeout_ms for it to be READY again and re-attach.  Devices must then be
- * found and started again.
+ * After the PMM restarted or died (hvl_remote_pmm_alive() == 0): wait up to
+ * @timeout_ms for a PMM to be READY with a new epoch and re-attach.  Devices
+ * must then be found and started again.
  */
 int hvl_posix_remote_reattach(struct hvl_posix_remote *p, const char *doorbell_socket,
 			      uint32_t timeout_ms);

@@ -49,6 +49,7 @@ struct hvl_remote_cfg {
 	const struct hvl_cache_ops *cache;  /* NULL on coherent memory */
 	void *cache_ctx;
 	uint32_t txn_timeout_ms;            /* register transactions; 0 = 1000 */
+	uint32_t watchdog_ms;               /* longest single sleep (lost doorbells); 0 = 100 */
 	uint64_t bus_base;                  /* our view of offset 0; must match the header */
 };
 
@@ -84,7 +85,10 @@ void hvl_remote_detach(struct hvl_remote *r);
  */
 int hvl_remote_pmm_alive(struct hvl_remote *r, uint32_t stale_ms);
 
-/* Wait up to @timeout_ms for any notification from the PMM. */
+/*
+ * Wait up to @timeout_ms, capped at cfg.watchdog_ms, for any notification
+ * from the PMM.  Callers re-check their rings after every return.
+ */
 int hvl_remote_wait(struct hvl_remote *r, uint32_t timeout_ms);
 
 /* Milliseconds from the OS ops. */

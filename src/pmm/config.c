@@ -44,21 +44,30 @@ static const char *const console_opts[] = { "backend", "path", "ports", NULL };
 static const char *const blk_opts[] = { "path", "readonly", "serial", NULL };
 /* Entropy: nothing to configure (§5.4 has no config space). */
 static const char *const rng_opts[] = { NULL };
+/* Net: TAP or stream backend, its address, MAC and MTU (virtio 1.2 §5.1.4). */
+static const char *const net_opts[] = { "backend", "ifname", "path", "mode", "mac", "mtu", NULL };
 
 /* vsock: the remote's CID, the UNIX sockets it is bridged to, limits
  * (virtio 1.2 §5.10); a key ending in '.' takes any suffix ("port.1234"). */
 static const char *const vsock_opts[] = { "cid", "listen", "prefix", "port.", "max_conn",
 					  "buf_size", NULL };
 
+/* 9p: the exported directory, mount tag, limits, optional socket (virtio 1.2 §5.?). */
+static const char *const p9_opts[] = { "path", "tag", "readonly", "max_fids", "msize", "listen",
+				       NULL };
+
+/* rpmsg: the socket directory, buffer size, channel bound, built-in test channels. */
+static const char *const rpmsg_opts[] = { "dir", "buf_size", "max_channels", "builtin", NULL };
+
 static const struct hvl_pmm_dev_type dev_types[] = {
 	/* name      id  queues data area                opts (NULL = any, backend pending) */
 	{ "console", 3,  2,     64u * KIB,               console_opts },
-	{ "net",     1,  2,     512u * KIB,              NULL },
+	{ "net",     1,  2,     512u * KIB,              net_opts },
 	{ "blk",     2,  1,     1024u * KIB,             blk_opts },
 	{ "rng",     4,  1,     16u * KIB,               rng_opts },
-	{ "9p",      9,  1,     512u * KIB,              NULL },
+	{ "9p",      9,  1,     512u * KIB,              p9_opts },
 	{ "vsock",   19, 3,     256u * KIB,              vsock_opts },
-	{ "rpmsg",   7,  2,     256u * KIB,              NULL },
+	{ "rpmsg",   7,  2,     256u * KIB,              rpmsg_opts },
 };
 #define NTYPES (sizeof(dev_types) / sizeof(dev_types[0]))
 
@@ -359,8 +368,17 @@ int hvl_pmm_region_set(struct hvl_pmm_region_config *r, const char *key, const c
 		r->heartbeat_ms = (uint32_t)v;
 		return 0;
 	}
+	if (strcmp(key, "fault_drop_doorbell_pct") == 0) {
+		/* Fault injection for tests: drop this share of our doorbell rings. */
+		if (hvl_pmm_parse_u64(value, &v) != 0 || v > 100u) {
+			seterr(err, errlen, "fault_drop_doorbell_pct '%s': expected 0..100", value);
+			return -EINVAL;
+		}
+		r->fault_drop_pct = (uint32_t)v;
+		return 0;
+	}
 	seterr(err, errlen, "unknown key '%s' in region '%s' (known: file, phys, size, remote_base, "
-	       "doorbell, doorbell_socket, heartbeat_ms)", key, r->name);
+	       "doorbell, doorbell_socket, heartbeat_ms, fault_drop_doorbell_pct)", key, r->name);
 	return -EINVAL;
 }
 

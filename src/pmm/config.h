@@ -99,6 +99,7 @@ struct hvl_pmm_region_config {
 	uint32_t doorbell;                     /* HVL_DOORBELL_POLL/FUTEX/EVENTFD */
 	char *doorbell_socket;                 /* eventfd only (heap), else NULL */
 	uint32_t heartbeat_ms;
+	uint32_t fault_drop_pct;               /* test only: share of doorbell rings dropped */
 	unsigned ndev;
 	struct hvl_pmm_dev_config *dev;        /* ndev entries (heap) */
 	unsigned dev_cap;

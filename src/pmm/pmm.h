@@ -74,6 +74,7 @@ struct hvl_pmm_region {
 	uint32_t stop;                          /* atomic: ask the device thread to exit */
 	uint32_t heartbeat;
 	uint64_t loops, wakeups, timeouts;
+	uint64_t fault_rng, rings_dropped;      /* fault_drop_doorbell_pct (tests) */
 };
 
 struct hvl_pmm {

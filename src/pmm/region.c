@@ -179,6 +179,36 @@ static int create_devices(struct hvl_pmm_region *rg)
 	return 0;
 }
 
+/*
+ * Fault injection for tests (fault_drop_doorbell_pct): a notifier that loses
+ * a share of our rings, like a flaky inter-core interrupt.  The remote must
+ * still make progress through its watchdog slices, and we through ours.
+ * Rings happen on the device thread only, so the generator needs no lock.
+ */
+static void fault_ring(void *ctx)
+{
+	struct hvl_pmm_region *rg = ctx;
+
+	rg->fault_rng = rg->fault_rng * 6364136223846793005ull + 1442695040888963407ull;
+	if ((uint32_t)(rg->fault_rng >> 33) % 100u < rg->cfg->fault_drop_pct) {
+		rg->rings_dropped++;
+		return;
+	}
+	hvl_doorbell_ops.ring(&rg->db);
+}
+
+static int fault_wait(void *ctx, uint32_t timeout_ms)
+{
+	return hvl_doorbell_ops.wait(&((struct hvl_pmm_region *)ctx)->db, timeout_ms);
+}
+
+static void fault_kick(void *ctx)
+{
+	hvl_doorbell_ops.kick(&((struct hvl_pmm_region *)ctx)->db);
+}
+
+static const struct hvl_notify_ops fault_notify_ops = { fault_ring, fault_wait, fault_kick };
+
 int hvl_pmm_region_open(struct hvl_pmm *p, struct hvl_pmm_region *rg,
 			const struct hvl_pmm_region_config *cfg)
 {
@@ -228,6 +258,13 @@ int hvl_pmm_region_open(struct hvl_pmm *p, struct hvl_pmm_region *rg,
 		return rc;
 	}
 	rg->notifier = hvl_doorbell_notifier(&rg->db);
+	if (cfg->fault_drop_pct != 0u) {
+		rg->notifier.ops = &fault_notify_ops;
+		rg->notifier.ctx = rg;
+		rg->fault_rng = (uint64_t)getpid();
+		hvl_logf(&p->log, HVL_LOG_WARN, "region %s: fault injection: dropping %u%% of doorbell rings",
+			 cfg->name, cfg->fault_drop_pct);
+	}
 	return create_devices(rg);
 }
 
@@ -260,6 +297,8 @@ static void *region_thread(void *arg)
 				rg->heartbeat++;
 				hvl_le32_release(&rg->hdr->heartbeat, rg->heartbeat);
 			}
+			for (i = 0; i < rg->ndev; i++)
+				hvl_dev_refresh(&rg->dev[i].dev);
 			next_hb = t + hb_ms;
 			force = 1;
 			continue;
@@ -322,6 +361,9 @@ void hvl_pmm_region_close(struct hvl_pmm_region *rg)
 			 (unsigned long long)pd->dev.stat_notify, (unsigned long long)pd->dev.stat_irq,
 			 (unsigned long long)pd->dev.stat_faults, line[0] ? ", " : "", line);
 	}
+	if (rg->rings_dropped != 0u)
+		hvl_logf(&rg->pmm->log, HVL_LOG_INFO, "region %s: fault injection dropped %llu ring(s)",
+			 rg->cfg->name, (unsigned long long)rg->rings_dropped);
 	if (rg->notifier.ops != NULL)
 		hvl_notify_ring(&rg->notifier);
 	/* Backends whose create() failed midway still get destroyed. */

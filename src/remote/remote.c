@@ -20,7 +20,14 @@ uint64_t hvl_remote_now(const struct hvl_remote *r)
 
 int hvl_remote_wait(struct hvl_remote *r, uint32_t timeout_ms)
 {
-	return hvl_notify_wait(&r->cfg.notify, timeout_ms);
+	/*
+	 * Never sleep longer than the watchdog slice: a lost doorbell (a
+	 * dropped inter-core interrupt) then delays the caller's re-check of
+	 * its rings by at most one slice instead of its whole timeout.
+	 */
+	uint32_t t = timeout_ms < r->cfg.watchdog_ms ? timeout_ms : r->cfg.watchdog_ms;
+
+	return hvl_notify_wait(&r->cfg.notify, t);
 }
 
 /* Is [off, off+len) inside the first @size bytes?  Overflow-safe. */
@@ -62,6 +69,8 @@ int hvl_remote_attach(struct hvl_remote *r, void *base, uint64_t size,
 	r->cfg = *cfg;
 	if (r->cfg.txn_timeout_ms == 0u)
 		r->cfg.txn_timeout_ms = 1000u;
+	if (r->cfg.watchdog_ms == 0u)
+		r->cfg.watchdog_ms = 100u;
 	r->bus_base = cfg->bus_base;
 	r->hdr = (struct hvl_region_hdr *)base;
 

@@ -177,6 +177,51 @@ static void load_initial_state(struct hvl_dev *d)
 	hvl_le32_set(&d->ext->broken_reason, HVL_BROKEN_NONE);
 }
 
+/* The hvl extension's static description (PROTOCOL.md "Static start"). */
+static void publish_ext(struct hvl_dev *d)
+{
+	const struct hvl_dev_static *st = &d->st;
+	unsigned i;
+
+	hvl_le32_set(&d->ext->magic, HVL_EXT_MAGIC);
+	hvl_le32_set(&d->ext->num_queues, st->num_queues);
+	hvl_le64_set(&d->ext->device_features, st->features);
+	hvl_le64_set(&d->ext->window_base, d->win.bus);
+	hvl_le64_set(&d->ext->window_size, d->win.size);
+	hvl_le32_set(&d->ext->config_size, st->config_size);
+	hvl_le32_set(&d->ext->data_offset, (uint32_t)(st->data_bus - d->win.bus));
+	for (i = 0; i < HVL_MAX_QUEUES; i++) {
+		struct hvl_ext_queue *eq = &d->ext->queue[i];
+		int live = i < st->num_queues;
+
+		hvl_le16_set(&eq->num_max, live ? st->queue_num_max[i] : 0);
+		hvl_le16_set(&eq->num, live ? st->queue_num[i] : 0);
+		hvl_le64_set(&eq->desc, live ? st->queue_desc[i] : 0);
+		hvl_le64_set(&eq->driver, live ? st->queue_driver[i] : 0);
+		hvl_le64_set(&eq->device, live ? st->queue_device[i] : 0);
+	}
+}
+
+void hvl_dev_refresh(struct hvl_dev *d)
+{
+	/*
+	 * Everything here is a pure function of our private state, so storing
+	 * it again is harmless, and it undoes a stray write by a faulty remote
+	 * (or a bit flip) to memory only we own: the remote can always find
+	 * the device again and reset it.
+	 */
+	reg_put(d, HVL_MMIO_MAGIC_VALUE, HVL_MMIO_MAGIC);
+	reg_put(d, HVL_MMIO_VERSION, HVL_MMIO_VERSION2);
+	reg_put(d, HVL_MMIO_DEVICE_ID, d->st.device_id);
+	reg_put(d, HVL_MMIO_VENDOR_ID, HVL_VENDOR_ID);
+	publish_features(d);
+	publish_queue_regs(d);
+	publish_shm(d);
+	publish_status(d);
+	publish_ext(d);
+	hvl_le32_set(&d->ext->broken_reason, d->broken);
+}
+
 /*
  * After a reset nobody uses the rings, so clear the pre-assigned ones: a
  * queue the next driver leaves alone, which static start brings up at
@@ -226,24 +271,7 @@ int hvl_dev_init(struct hvl_dev *d, void *page, const struct hvl_window *win,
 	d->to_remote = to_remote;
 	d->log = log;
 
-	/* Static description in the hvl extension (PROTOCOL.md "Static start"). */
-	hvl_le32_set(&d->ext->magic, HVL_EXT_MAGIC);
-	hvl_le32_set(&d->ext->num_queues, st->num_queues);
-	hvl_le64_set(&d->ext->device_features, d->st.features);
-	hvl_le64_set(&d->ext->window_base, win->bus);
-	hvl_le64_set(&d->ext->window_size, win->size);
-	hvl_le32_set(&d->ext->config_size, st->config_size);
-	hvl_le32_set(&d->ext->data_offset, (uint32_t)(st->data_bus - win->bus));
-	for (i = 0; i < HVL_MAX_QUEUES; i++) {
-		struct hvl_ext_queue *eq = &d->ext->queue[i];
-		int live = i < st->num_queues;
-
-		hvl_le16_set(&eq->num_max, live ? st->queue_num_max[i] : 0);
-		hvl_le16_set(&eq->num, live ? st->queue_num[i] : 0);
-		hvl_le64_set(&eq->desc, live ? st->queue_desc[i] : 0);
-		hvl_le64_set(&eq->driver, live ? st->queue_driver[i] : 0);
-		hvl_le64_set(&eq->device, live ? st->queue_device[i] : 0);
-	}
+	publish_ext(d);
 
 	/*
 	 * Remote-owned words are left alone; what they hold now is the baseline.

@@ -140,6 +140,13 @@ void hvl_dev_config_set(struct hvl_dev *d, uint32_t off, const void *data, uint3
 /* Ask the device thread to call ops->poll soon.  Safe from any thread. */
 void hvl_dev_kick(struct hvl_dev *d);
 
+/*
+ * Store again every PMM-owned register and extension word that derives from
+ * our private state (not config space, not the counters): heals stray writes
+ * to memory only the PMM owns.  Called once per heartbeat.
+ */
+void hvl_dev_refresh(struct hvl_dev *d);
+
 /* Reset the device as if the driver wrote status 0 (used at PMM shutdown). */
 void hvl_dev_reset(struct hvl_dev *d);
 

@@ -174,7 +174,23 @@ int hvl_posix_remote_open(struct hvl_posix_remote *p, const char *path,
 int hvl_posix_remote_reattach(struct hvl_posix_remote *p, const char *doorbell_socket,
 			      uint32_t timeout_ms)
 {
-	return attach(p, doorbell_socket, p->r.bus_base, timeout_ms);
+	const struct hvl_region_hdr *h = (const struct hvl_region_hdr *)(void *)p->mem;
+	uint32_t old = p->r.pmm_epoch;
+	uint64_t start = posix_now_ms(NULL), el;
+
+	/*
+	 * A PMM killed with SIGKILL leaves READY in the header: wait for a new
+	 * epoch, i.e. for the next PMM to have published the region again.
+	 */
+	while (hvl_le32_acquire(&h->pmm_state) != HVL_PMM_STATE_READY ||
+	       hvl_le32_once(&h->epoch) == old) {
+		if (posix_now_ms(NULL) - start >= timeout_ms)
+			return -ETIMEDOUT;
+		sleep_ms(5);
+	}
+	el = posix_now_ms(NULL) - start;
+	return attach(p, doorbell_socket, p->r.bus_base,
+		      el >= timeout_ms ? 1u : (uint32_t)(timeout_ms - el));
 }
 
 void hvl_posix_remote_close(struct hvl_posix_remote *p)
