@@ -9,6 +9,7 @@ extern const struct hvl_pmm_backend hvl_pmm_console_backend;
 extern const struct hvl_pmm_backend hvl_pmm_vsock_backend;
 extern const struct hvl_pmm_backend hvl_pmm_blk_backend;
 extern const struct hvl_pmm_backend hvl_pmm_rng_backend;
+extern const struct hvl_pmm_backend hvl_pmm_rpmsg_backend;
 
 const struct hvl_pmm_backend *hvl_pmm_backend_find(const char *type)
 {
@@ -17,6 +18,7 @@ const struct hvl_pmm_backend *hvl_pmm_backend_find(const char *type)
 		&hvl_pmm_vsock_backend,
 		&hvl_pmm_blk_backend,
 		&hvl_pmm_rng_backend,
+		&hvl_pmm_rpmsg_backend,
 	};
 	size_t i;
 
