@@ -18,6 +18,7 @@ static const struct demo_remote_step steps[] = {
 	{ "console", demo_console_remote },
 	{ "blk", demo_blk_remote },
 	{ "rng", demo_rng_remote },
+	{ "rpmsg", demo_rpmsg_remote },
 };
 
 static void usage(FILE *f)

@@ -39,6 +39,7 @@ static const struct demo_linux_step steps[] = {
 	{ "console", demo_console_config, demo_console_linux },
 	{ "blk", demo_blk_config, demo_blk_linux },
 	{ "rng", demo_rng_config, demo_rng_linux },
+	{ "rpmsg", demo_rpmsg_config, demo_rpmsg_linux },
 };
 
 void demo_say(const char *fmt, ...)

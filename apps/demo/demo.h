@@ -104,4 +104,10 @@ int demo_rng_config(struct demo *d, FILE *f);
 void demo_rng_linux(struct demo *d);
 int demo_rng_remote(struct demo_remote *d, char *detail, size_t dlen);
 
+/* rpmsg: the remote announces "echo"; Linux sends messages up to the maximum payload. */
+#define DEMO_RPMSG_MAX 496u  /* default buf_size 512 minus the 16-byte header */
+int demo_rpmsg_config(struct demo *d, FILE *f);
+void demo_rpmsg_linux(struct demo *d);
+int demo_rpmsg_remote(struct demo_remote *d, char *detail, size_t dlen);
+
 #endif /* HVL_DEMO_H */
