@@ -342,6 +342,8 @@ static int remote_main(const char *mem)
 			run_cmd();
 	}
 	hvl_rpmsg_destroy_ept(&R.echo);
+	if (hvl_rpmsg_flush(&R.rd, IO_MS) != 0)
+		return 6;
 	(void)hvl_rpmsg_close(&R.rd);
 	hvl_posix_remote_close(&pr);
 	return R.quit ? 0 : 5;

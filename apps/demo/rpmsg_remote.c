@@ -59,6 +59,7 @@ int demo_rpmsg_remote(struct demo_remote *d, char *detail, size_t dlen)
 			break;
 	}
 	hvl_rpmsg_destroy_ept(&ept);
+	(void)hvl_rpmsg_flush(&rd, d->timeout_ms);
 	(void)hvl_rpmsg_close(&rd);
 	if (!st.bye || st.err) {
 		snprintf(detail, dlen, "%u echoed, %s", st.echoed,

@@ -128,6 +128,14 @@ size_t hvl_rpmsg_storage_size(uint16_t qsize);
 int hvl_rpmsg_open(struct hvl_rpmsg_dev *rd, struct hvl_remote *r, uint32_t nth, void *storage,
 		   size_t len, hvl_rpmsg_ns_bind_cb ns_bind_cb);
 
+/*
+ * Wait up to @timeout_ms until the PMM has taken every message sent so far
+ * (every transmit buffer is back).  Returns 0, -ETIMEDOUT (-EAGAIN when
+ * @timeout_ms is 0), -EIO or -EBADF.  Call it before hvl_rpmsg_close()
+ * when the last messages matter: a reset drops what is still queued.
+ */
+int hvl_rpmsg_flush(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms);
+
 /* Reset the device and forget every buffer and endpoint.  0 or the reset's errno. */
 int hvl_rpmsg_close(struct hvl_rpmsg_dev *rd);
 

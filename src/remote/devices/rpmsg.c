@@ -149,6 +149,32 @@ static int tx_take(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
 	}
 }
 
+int hvl_rpmsg_flush(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
+{
+	uint64_t start;
+	uint16_t i, taken = 0u;
+	int rc = rp_check(rd);
+
+	if (rc != 0)
+		return rc;
+	for (i = 0u; i < rd->ntx; i++)
+		taken = (uint16_t)(taken + rd->tx_taken[i]);
+	start = rp_now(rd);
+	for (;;) {
+		rc = tx_reclaim(rd);
+		if (rc != 0)
+			return rc;
+		/* Buffers the caller holds for zero-copy are not in flight. */
+		if ((uint32_t)rd->tx_nfree + taken >= rd->ntx)
+			return 0;
+		rc = rp_wait_used(rd, &rd->txq, start, timeout_ms);
+		if (rc == -ETIMEDOUT && timeout_ms == 0u)
+			return -EAGAIN;
+		if (rc != 0)
+			return rc;
+	}
+}
+
 /* Write the header into transmit buffer @i and post it with @len payload bytes. */
 static int tx_post(struct hvl_rpmsg_dev *rd, uint16_t i, uint32_t src, uint32_t dst, uint32_t len)
 {
