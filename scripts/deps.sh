@@ -25,6 +25,7 @@ PACKAGES=(
   clang                    # libFuzzer (make fuzz)
   cppcheck                 # scripts/cppcheck.sh, with its misra addon
   python3                  # the cppcheck misra addon is a python script
+  diod                     # independent 9P2000.L server and clients for test_9p_e2e
 )
 
 die() { printf 'deps.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -6,6 +6,7 @@
 #include "pmm.h"
 
 extern const struct hvl_pmm_backend hvl_pmm_console_backend;
+extern const struct hvl_pmm_backend hvl_pmm_9p_backend;
 extern const struct hvl_pmm_backend hvl_pmm_vsock_backend;
 extern const struct hvl_pmm_backend hvl_pmm_blk_backend;
 extern const struct hvl_pmm_backend hvl_pmm_rng_backend;
@@ -15,6 +16,7 @@ const struct hvl_pmm_backend *hvl_pmm_backend_find(const char *type)
 {
 	static const struct hvl_pmm_backend *const table[] = {
 		&hvl_pmm_console_backend,
+		&hvl_pmm_9p_backend,
 		&hvl_pmm_vsock_backend,
 		&hvl_pmm_blk_backend,
 		&hvl_pmm_rng_backend,

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * 9P2000.L client with a POSIX-like file API for the remote core: the
+ * remote reaches the files the PMM exports (virtio-9p, device ID 9)
+ * without a file system of its own.
+ *
+ * Two layers:
+ *   - struct hvl_9p: the client (paths, fids, open files, errno-style
+ *     returns) over any struct hvl_9p_transport, i.e. a function that sends
+ *     one T-message and returns its R-message.  Tests run the same client
+ *     over a socket to other 9P servers (diod).
+ *   - struct hvl_9p_virtio: the virtio-9p transport (one request queue,
+ *     buffers carved from the device's data area).
+ *
+ * No allocation, no recursion; every call waits at most the timeout given
+ * at mount (hvl_9p_set_timeout).  One request is in flight at a time; after
+ * a timeout the request's buffers may still belong to the device, so the
+ * transport refuses further requests (-EIO) until it is reopened.
+ * Not thread-safe: one caller at a time per struct hvl_9p.
+ *
+ * Errors are negative errno values of the local C library (the Linux
+ * numbers 9P2000.L carries are translated; unknown ones become -EIO).
+ */
+#ifndef HVL_9P_H
+#define HVL_9P_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvl/remote.h"
+#include "hvl/vq_driver.h"
+#include "hvl/wire/9p.h"
+
+#define HVL_9P_MAX_FILES   8u      /* files and directories open at once */
+#define HVL_9P_DIRBUF      1024u   /* directory entries fetched per Treaddir */
+#define HVL_9P_PATH_MAX    1024u   /* longest path accepted */
+#define HVL_9P_NAME_MAX    255u
+#define HVL_9P_DEFAULT_TIMEOUT_MS 5000u
+
+/* open() flags: the 9P2000.L (Linux) values, see hvl/wire/9p.h. */
+#define HVL_O_RDONLY HVL_9P_O_RDONLY
+#define HVL_O_WRONLY HVL_9P_O_WRONLY
+#define HVL_O_RDWR   HVL_9P_O_RDWR
+#define HVL_O_CREAT  HVL_9P_O_CREAT
+#define HVL_O_EXCL   HVL_9P_O_EXCL
+#define HVL_O_TRUNC  HVL_9P_O_TRUNC
+#define HVL_O_APPEND HVL_9P_O_APPEND
+
+#define HVL_SEEK_SET 0
+#define HVL_SEEK_CUR 1
+#define HVL_SEEK_END 2
+
+/* S_IFMT bits of hvl_9p_stat.mode (Linux values, as 9P2000.L sends them). */
+#define HVL_9P_S_IFMT  0170000u
+#define HVL_9P_S_IFDIR 0040000u
+#define HVL_9P_S_IFREG 0100000u
+#define HVL_9P_S_IFLNK 0120000u
+
+/*
+ * A transport: send the T-message of @tlen bytes in @tx, wait up to
+ * @timeout_ms for the R-message and leave it in @rx, its length in *@rlen.
+ * Returns 0 or a negative errno.  @tx/@rx hold @bufsize bytes each.
+ */
+struct hvl_9p_transport {
+	int (*rpc)(void *ctx, uint32_t tlen, uint32_t *rlen, uint32_t timeout_ms);
+	void *ctx;
+	uint8_t *tx;
+	uint8_t *rx;
+	uint32_t bufsize;
+};
+
+struct hvl_9p_stat {
+	uint32_t mode;            /* type and permission bits */
+	uint32_t uid, gid;
+	uint64_t nlink;
+	uint64_t size;
+	uint64_t blocks;
+	uint64_t ino;             /* qid.path */
+	uint64_t atime_sec, mtime_sec, ctime_sec;
+};
+
+struct hvl_9p_dirent {
+	uint64_t ino;
+	uint8_t type;             /* Linux DT_* value (4 dir, 8 reg, 10 lnk) */
+	char name[HVL_9P_NAME_MAX + 1u];
+};
+
+/* One open file or directory (private). */
+struct hvl_9p_file {
+	uint32_t fid;
+	uint8_t used;
+	uint8_t is_dir;
+	uint8_t deof;
+	uint32_t flags;
+	uint64_t pos;
+	uint64_t dcookie;         /* readdir offset of the next batch */
+	uint32_t dlen, doff;      /* entries buffered in dbuf */
+	uint8_t dbuf[HVL_9P_DIRBUF];
+};
+
+struct hvl_9p {
+	struct hvl_9p_transport t;
+	uint32_t msize;           /* negotiated */
+	uint32_t timeout_ms;
+	uint16_t tag;
+	uint8_t mounted;
+	uint32_t wlen;            /* T-message being built */
+	uint8_t wbad;
+	struct hvl_9p_file f[HVL_9P_MAX_FILES];
+	uint64_t rpcs, errors;
+};
+
+/*
+ * Negotiate 9P2000.L (msize = the transport's buffer size or less) and
+ * attach to @aname as user @uid.  Returns 0 or -errno (-EPROTO if the
+ * server does not speak 9P2000.L).
+ */
+int hvl_9p_mount(struct hvl_9p *c, const struct hvl_9p_transport *t, const char *aname,
+		 uint32_t uid, uint32_t timeout_ms);
+/* Close every open file and clunk the root. */
+int hvl_9p_unmount(struct hvl_9p *c);
+/* Timeout of every later request. */
+void hvl_9p_set_timeout(struct hvl_9p *c, uint32_t timeout_ms);
+
+/*
+ * Open @path ("a/b/c", relative to the export; "." components are skipped,
+ * ".." is refused with -EINVAL) with HVL_O_* @flags; @mode for a created
+ * file.  Returns a descriptor >= 0 or -errno.
+ */
+int hvl_9p_open(struct hvl_9p *c, const char *path, uint32_t flags, uint32_t mode);
+int hvl_9p_close(struct hvl_9p *c, int fd);
+/* Read/write up to @len bytes at the file position; bytes done or -errno. */
+long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len);
+long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len);
+/* Returns the new position or -errno. */
+int64_t hvl_9p_lseek(struct hvl_9p *c, int fd, int64_t off, int whence);
+int hvl_9p_fstat(struct hvl_9p *c, int fd, struct hvl_9p_stat *st);
+int hvl_9p_stat(struct hvl_9p *c, const char *path, struct hvl_9p_stat *st);
+int hvl_9p_fsync(struct hvl_9p *c, int fd);
+int hvl_9p_ftruncate(struct hvl_9p *c, int fd, uint64_t len);
+
+/* Directories: opendir returns a descriptor; readdir 1 = entry, 0 = end ("." and ".." skipped). */
+int hvl_9p_opendir(struct hvl_9p *c, const char *path);
+int hvl_9p_readdir(struct hvl_9p *c, int dd, struct hvl_9p_dirent *ent);
+int hvl_9p_closedir(struct hvl_9p *c, int dd);
+
+int hvl_9p_mkdir(struct hvl_9p *c, const char *path, uint32_t mode);
+int hvl_9p_rmdir(struct hvl_9p *c, const char *path);
+int hvl_9p_unlink(struct hvl_9p *c, const char *path);
+int hvl_9p_rename(struct hvl_9p *c, const char *from, const char *to);
+
+/* ------------------------------------------------------------------ */
+/* The virtio-9p transport. */
+
+struct hvl_9p_virtio {
+	struct hvl_vdev vdev;
+	struct hvl_vq_drv vq;
+	struct hvl_9p_transport t;     /* pass to hvl_9p_mount */
+	uint8_t *tx, *rx;
+	uint64_t tx_bus, rx_bus;
+	uint32_t bufsize;
+	char tag[HVL_9P_TAG_MAX + 1u]; /* mount tag from config space */
+	uint8_t is_open;
+	uint8_t stuck;                 /* a request timed out: reopen */
+};
+
+/* Bookkeeping bytes hvl_9p_virtio_open() needs for a queue of @qsize. */
+#define HVL_9P_VIRTIO_STORAGE(qsize) HVL_VQ_DRV_STORAGE(qsize)
+/* Largest message buffer the transport carves (each way). */
+#define HVL_9P_VIRTIO_BUF_MAX (1024u * 1024u + 4096u)
+
+/*
+ * Start the @nth virtio-9p device of @r (static start) and carve one
+ * request and one response buffer, each up to HVL_9P_VIRTIO_BUF_MAX bytes,
+ * from its data area.  @storage holds HVL_9P_VIRTIO_STORAGE(queue size).
+ * Then hvl_9p_mount(&client, &v->t, ...).  Returns 0 or -errno.
+ */
+int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t nth,
+		       void *storage, size_t len);
+/* Reset the device (frees a request stuck after a timeout). */
+int hvl_9p_virtio_close(struct hvl_9p_virtio *v);
+
+#endif /* HVL_9P_H */

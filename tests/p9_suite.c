@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The remote 9P client's suite (see p9_suite.h): integrity with checksums,
+ * several files open at once, directory trees deeper than one Twalk,
+ * readdir, rename, unlink, ftruncate, fsync, and the errors ENOENT,
+ * EEXIST, ENOTEMPTY, ENOTDIR, EISDIR, EMFILE, EINVAL.  Every check goes
+ * through the public API of the remote library only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "p9_suite.h"
+
+static int s_fail, *s_pass;
+static const char *s_label;
+
+#define SCHECK(c) do { if (c) (*s_pass)++; else { s_fail++; \
+	fprintf(stderr, "%s: %s:%d: CHECK(%s) failed\n", s_label, __FILE__, __LINE__, #c); } } while (0)
+#define SCHECK_EQ(a, b) do { long long a_ = (long long)(a), b_ = (long long)(b); \
+	if (a_ == b_) (*s_pass)++; else { s_fail++; fprintf(stderr, \
+	"%s: %s:%d: %s == %s: %lld != %lld\n", s_label, __FILE__, __LINE__, #a, #b, a_, b_); } } while (0)
+
+/* ------------------------------------------------------------ socket transport */
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int io_full(int fd, uint8_t *buf, size_t n, int wr, uint64_t end)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		struct pollfd p = { .fd = fd, .events = wr ? POLLOUT : POLLIN };
+		uint64_t now = ms_now();
+		ssize_t k;
+
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			return -ETIMEDOUT;
+		k = wr ? send(fd, buf + done, n - done, MSG_NOSIGNAL) : recv(fd, buf + done, n - done, 0);
+		if (k <= 0)
+			return k == 0 ? -EPIPE : -errno;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+static int sock_rpc(void *ctx, uint32_t tlen, uint32_t *rlen, uint32_t timeout_ms)
+{
+	struct p9_sock_tp *s = ctx;
+	uint64_t end = ms_now() + timeout_ms;
+	uint32_t size;
+	int rc;
+
+	rc = io_full(s->fd, s->tx, tlen, 1, end);
+	if (rc == 0)
+		rc = io_full(s->fd, s->rx, 4, 0, end);
+	if (rc != 0)
+		return rc;
+	size = (uint32_t)s->rx[0] | (uint32_t)s->rx[1] << 8 | (uint32_t)s->rx[2] << 16 |
+	       (uint32_t)s->rx[3] << 24;
+	if (size < 7 || size > s->bufsize)
+		return -EPROTO;
+	rc = io_full(s->fd, s->rx + 4, size - 4, 0, end);
+	*rlen = size;
+	return rc;
+}
+
+int p9_sock_tp_open(struct p9_sock_tp *s, const char *addr, uint32_t bufsize, unsigned timeout_ms)
+{
+	uint64_t end = ms_now() + timeout_ms;
+	int one = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->tx = malloc(bufsize);
+	s->rx = malloc(bufsize);
+	s->bufsize = bufsize;
+	if (s->tx == NULL || s->rx == NULL)
+		return -ENOMEM;
+	do {
+		if (addr[0] == '/') {
+			struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+			snprintf(a.sun_path, sizeof(a.sun_path), "%s", addr);
+			s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (connect(s->fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+				break;
+		} else {
+			struct sockaddr_in a = { .sin_family = AF_INET };
+			const char *colon = strrchr(addr, ':');
+
+			if (colon == NULL)
+				return -EINVAL;
+			a.sin_port = htons((uint16_t)atoi(colon + 1));
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (connect(s->fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+				(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				break;
+			}
+		}
+		close(s->fd);
+		s->fd = -1;
+		usleep(20000);
+	} while (ms_now() < end);
+	if (s->fd < 0)
+		return -ECONNREFUSED;
+	s->t.rpc = sock_rpc;
+	s->t.ctx = s;
+	s->t.tx = s->tx;
+	s->t.rx = s->rx;
+	s->t.bufsize = bufsize;
+	return 0;
+}
+
+void p9_sock_tp_close(struct p9_sock_tp *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->tx);
+	free(s->rx);
+	s->fd = -1;
+	s->tx = s->rx = NULL;
+}
+
+/* ------------------------------------------------------------ suite */
+
+/* Byte @i of the test pattern @seed (cheap, position-dependent). */
+static uint8_t pat(uint64_t i, uint32_t seed)
+{
+	uint64_t x = (i >> 3) * 0x9e3779b97f4a7c15ull + seed;
+
+	x ^= x >> 29;
+	return (uint8_t)(x >> (8 * (i & 7)));
+}
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+#define CHUNK (1u << 20)
+
+static void integrity(struct hvl_9p *c, const char *path, uint64_t total)
+{
+	static uint8_t buf[CHUNK], got[CHUNK];
+	uint64_t off, hw = 0xcbf29ce484222325ull, hr = 0xcbf29ce484222325ull;
+	struct hvl_9p_stat st;
+	int fd, ok = 1;
+	size_t i;
+
+	fd = hvl_9p_open(c, path, HVL_O_CREAT | HVL_O_EXCL | HVL_O_RDWR, 0644);
+	SCHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	for (off = 0; off < total && ok; off += CHUNK) {
+		size_t n = total - off < CHUNK ? (size_t)(total - off) : CHUNK;
+
+		for (i = 0; i < n; i++)
+			buf[i] = pat(off + i, 7);
+		hw = fnv(hw, buf, n);
+		ok = hvl_9p_write(c, fd, buf, n) == (long)n;
+	}
+	SCHECK(ok);
+	SCHECK(hvl_9p_fsync(c, fd) == 0);
+	SCHECK(hvl_9p_close(c, fd) == 0);
+	SCHECK(hvl_9p_stat(c, path, &st) == 0 && st.size == total &&
+	       (st.mode & HVL_9P_S_IFMT) == HVL_9P_S_IFREG);
+	fd = hvl_9p_open(c, path, HVL_O_RDONLY, 0);
+	SCHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	for (off = 0; off < total && ok; off += CHUNK) {
+		size_t n = total - off < CHUNK ? (size_t)(total - off) : CHUNK;
+
+		ok = hvl_9p_read(c, fd, got, CHUNK) == (long)n;
+		for (i = 0; ok && i < n; i++)
+			ok = got[i] == pat(off + i, 7);
+		hr = fnv(hr, got, n);
+	}
+	SCHECK(ok);
+	SCHECK(hw == hr);
+	SCHECK(hvl_9p_read(c, fd, got, 16) == 0); /* end of file */
+	SCHECK(hvl_9p_lseek(c, fd, 0, HVL_SEEK_END) == (int64_t)total);
+	SCHECK(hvl_9p_lseek(c, fd, 12345, HVL_SEEK_SET) == 12345);
+	SCHECK(hvl_9p_read(c, fd, got, 100) == 100 && got[0] == pat(12345, 7) && got[99] == pat(12444, 7));
+	SCHECK(hvl_9p_lseek(c, fd, -1, HVL_SEEK_SET) == -EINVAL);
+	SCHECK(hvl_9p_write(c, fd, "x", 1) < 0); /* opened read-only */
+	SCHECK(hvl_9p_close(c, fd) == 0);
+	printf("%s: %llu bytes written and read back, fnv64 %016llx\n", s_label,
+	       (unsigned long long)total, (unsigned long long)hw);
+}
+
+static int put_text(struct hvl_9p *c, const char *path, const char *text)
+{
+	int fd = hvl_9p_open(c, path, HVL_O_CREAT | HVL_O_WRONLY | HVL_O_TRUNC, 0644);
+	long n;
+
+	if (fd < 0)
+		return fd;
+	n = hvl_9p_write(c, fd, text, strlen(text));
+	(void)hvl_9p_close(c, fd);
+	return n == (long)strlen(text) ? 0 : -EIO;
+}
+
+static int text_is(struct hvl_9p *c, const char *path, const char *text)
+{
+	char buf[256];
+	int fd = hvl_9p_open(c, path, HVL_O_RDONLY, 0);
+	long n;
+
+	if (fd < 0)
+		return 0;
+	n = hvl_9p_read(c, fd, buf, sizeof(buf) - 1);
+	(void)hvl_9p_close(c, fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, text) == 0;
+}
+
+int p9_suite(struct hvl_9p *c, const char *label, const char *base, uint64_t big_bytes,
+	     int *passed)
+{
+	char p[HVL_9P_PATH_MAX], q[HVL_9P_PATH_MAX];
+	struct hvl_9p_dirent de;
+	struct hvl_9p_stat st;
+	int fds[HVL_9P_MAX_FILES + 1], i, dd, n, seen;
+
+	s_fail = 0;
+	s_pass = passed;
+	s_label = label;
+
+	SCHECK_EQ(hvl_9p_mkdir(c, base, 0755), 0);
+	SCHECK_EQ(hvl_9p_mkdir(c, base, 0755), -EEXIST);
+	snprintf(p, sizeof(p), "%s/big", base);
+	integrity(c, p, big_bytes);
+
+	/* Several files open at once, written interleaved. */
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/multi%d", base, i);
+		fds[i] = hvl_9p_open(c, p, HVL_O_CREAT | HVL_O_RDWR, 0600);
+		SCHECK(fds[i] >= 0);
+	}
+	for (n = 0; n < 3; n++)
+		for (i = 0; i < 4; i++) {
+			char line[16];
+
+			snprintf(line, sizeof(line), "%d%d;", i, n);
+			SCHECK_EQ(hvl_9p_write(c, fds[i], line, 3), 3);
+		}
+	for (i = 0; i < 4; i++) {
+		char want[16];
+
+		SCHECK_EQ(hvl_9p_close(c, fds[i]), 0);
+		snprintf(p, sizeof(p), "%s/multi%d", base, i);
+		snprintf(want, sizeof(want), "%d0;%d1;%d2;", i, i, i);
+		SCHECK(text_is(c, p, want));
+	}
+	/* No more than HVL_9P_MAX_FILES at once. */
+	for (i = 0; i < (int)HVL_9P_MAX_FILES + 1; i++) {
+		snprintf(p, sizeof(p), "%s/multi%d", base, i % 4);
+		fds[i] = hvl_9p_open(c, p, HVL_O_RDONLY, 0);
+	}
+	SCHECK_EQ(fds[HVL_9P_MAX_FILES], -EMFILE);
+	for (i = 0; i < (int)HVL_9P_MAX_FILES; i++)
+		SCHECK_EQ(hvl_9p_close(c, fds[i]), 0);
+	SCHECK_EQ(hvl_9p_close(c, 3), -EBADF);
+
+	/* A tree deeper than one Twalk (16 names). */
+	snprintf(p, sizeof(p), "%s", base);
+	for (i = 0; i < 20; i++) {
+		size_t l = strlen(p);
+
+		snprintf(p + l, sizeof(p) - l, "/t%d", i);
+		SCHECK_EQ(hvl_9p_mkdir(c, p, 0755), 0);
+	}
+	snprintf(q, sizeof(q), "%s/leaf.txt", p);
+	SCHECK_EQ(put_text(c, q, "deep"), 0);
+	SCHECK(text_is(c, q, "deep"));
+	SCHECK(hvl_9p_stat(c, p, &st) == 0 && (st.mode & HVL_9P_S_IFMT) == HVL_9P_S_IFDIR);
+	/* The same path written with "." and doubled slashes. */
+	snprintf(q, sizeof(q), "./%s//t0/./t1", base);
+	SCHECK(hvl_9p_stat(c, q, &st) == 0 && (st.mode & HVL_9P_S_IFMT) == HVL_9P_S_IFDIR);
+
+	/* readdir sees every name once; "." and ".." are skipped. */
+	for (i = 0; i < 40; i++) {
+		snprintf(p, sizeof(p), "%s/t0/entry-with-a-longer-name-%02d", base, i);
+		SCHECK_EQ(put_text(c, p, "e"), 0);
+	}
+	snprintf(p, sizeof(p), "%s/t0", base);
+	dd = hvl_9p_opendir(c, p);
+	SCHECK(dd >= 0);
+	n = 0;
+	seen = 0;
+	while (dd >= 0 && n < 100) {
+		int r = hvl_9p_readdir(c, dd, &de);
+
+		if (r != 1) {
+			SCHECK_EQ(r, 0);
+			break;
+		}
+		n++;
+		if (strcmp(de.name, "t1") == 0)
+			seen |= 1;
+		if (strcmp(de.name, "entry-with-a-longer-name-39") == 0)
+			seen |= 2;
+		SCHECK(strcmp(de.name, ".") != 0 && strcmp(de.name, "..") != 0);
+	}
+	SCHECK_EQ(n, 41);
+	SCHECK_EQ(seen, 3);
+	SCHECK_EQ(hvl_9p_closedir(c, dd), 0);
+	snprintf(p, sizeof(p), "%s/multi0", base);
+	SCHECK_EQ(hvl_9p_opendir(c, p), -ENOTDIR);
+
+	/* rename, unlink, rmdir and their errors. */
+	snprintf(p, sizeof(p), "%s/multi1", base);
+	snprintf(q, sizeof(q), "%s/t0/t1/moved", base);
+	SCHECK_EQ(hvl_9p_rename(c, p, q), 0);
+	SCHECK_EQ(hvl_9p_stat(c, p, &st), -ENOENT);
+	SCHECK(text_is(c, q, "10;11;12;"));
+	SCHECK_EQ(hvl_9p_unlink(c, q), 0);
+	SCHECK_EQ(hvl_9p_unlink(c, q), -ENOENT);
+	SCHECK_EQ(hvl_9p_open(c, q, HVL_O_RDONLY, 0), -ENOENT);
+	snprintf(p, sizeof(p), "%s/multi0", base);
+	SCHECK_EQ(hvl_9p_open(c, p, HVL_O_CREAT | HVL_O_EXCL | HVL_O_WRONLY, 0600), -EEXIST);
+	SCHECK_EQ(hvl_9p_rmdir(c, p), -ENOTDIR);
+	snprintf(p, sizeof(p), "%s/t0", base);
+	SCHECK_EQ(hvl_9p_rmdir(c, p), -ENOTEMPTY);
+	SCHECK_EQ(hvl_9p_unlink(c, p), -EISDIR);
+	snprintf(p, sizeof(p), "%s/no/such/dir/file", base);
+	SCHECK_EQ(hvl_9p_open(c, p, HVL_O_CREAT | HVL_O_WRONLY, 0600), -ENOENT);
+	SCHECK_EQ(hvl_9p_open(c, "../escape", HVL_O_RDONLY, 0), -EINVAL);
+	snprintf(p, sizeof(p), "%s/multi0/x", base);
+	SCHECK(hvl_9p_stat(c, p, &st) < 0);
+
+	/* ftruncate and fstat. */
+	snprintf(p, sizeof(p), "%s/multi2", base);
+	i = hvl_9p_open(c, p, HVL_O_RDWR, 0);
+	SCHECK(i >= 0);
+	SCHECK_EQ(hvl_9p_ftruncate(c, i, 4), 0);
+	SCHECK(hvl_9p_fstat(c, i, &st) == 0 && st.size == 4);
+	SCHECK_EQ(hvl_9p_ftruncate(c, i, 100000), 0);
+	SCHECK(hvl_9p_fstat(c, i, &st) == 0 && st.size == 100000);
+	SCHECK_EQ(hvl_9p_fsync(c, i), 0);
+	SCHECK_EQ(hvl_9p_close(c, i), 0);
+	/* O_APPEND and O_TRUNC. */
+	SCHECK_EQ(put_text(c, p, "abc"), 0);
+	i = hvl_9p_open(c, p, HVL_O_WRONLY | HVL_O_APPEND, 0);
+	SCHECK(i >= 0 && hvl_9p_write(c, i, "def", 3) == 3);
+	SCHECK_EQ(hvl_9p_close(c, i), 0);
+	SCHECK(text_is(c, p, "abcdef"));
+
+	/* Tear the tree down again (bounded: 20 levels). */
+	for (i = 0; i < 40; i++) {
+		snprintf(p, sizeof(p), "%s/t0/entry-with-a-longer-name-%02d", base, i);
+		SCHECK_EQ(hvl_9p_unlink(c, p), 0);
+	}
+	for (n = 20; n > 0; n--) {
+		snprintf(p, sizeof(p), "%s", base);
+		for (i = 0; i < n; i++) {
+			size_t l = strlen(p);
+
+			snprintf(p + l, sizeof(p) - l, "/t%d", i);
+		}
+		if (n == 20) {
+			snprintf(q, sizeof(q), "%s/leaf.txt", p);
+			SCHECK_EQ(hvl_9p_unlink(c, q), 0);
+		}
+		SCHECK_EQ(hvl_9p_rmdir(c, p), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		snprintf(p, sizeof(p), "%s/multi%d", base, i);
+		SCHECK_EQ(hvl_9p_unlink(c, p), 0);
+	}
+	/* base/big stays for the caller to check from Linux. */
+	return s_fail;
+}
+
+int p9_suite_readonly(struct hvl_9p *c, const char *label, int *passed)
+{
+	struct hvl_9p_stat st;
+	int fd;
+
+	s_fail = 0;
+	s_pass = passed;
+	s_label = label;
+	SCHECK(text_is(c, "hello.txt", "hello from linux\n"));
+	SCHECK(hvl_9p_stat(c, "hello.txt", &st) == 0 && st.size == 17);
+	fd = hvl_9p_open(c, "hello.txt", HVL_O_WRONLY, 0);
+	SCHECK(fd == -EROFS || fd == -EACCES);
+	fd = hvl_9p_open(c, "new.txt", HVL_O_CREAT | HVL_O_WRONLY, 0644);
+	SCHECK(fd == -EROFS || fd == -EACCES);
+	fd = hvl_9p_mkdir(c, "newdir", 0755);
+	SCHECK(fd == -EROFS || fd == -EACCES);
+	fd = hvl_9p_unlink(c, "hello.txt");
+	SCHECK(fd == -EROFS || fd == -EACCES);
+	fd = hvl_9p_rename(c, "hello.txt", "x.txt");
+	SCHECK(fd == -EROFS || fd == -EACCES);
+	fd = hvl_9p_open(c, "hello.txt", HVL_O_RDONLY, 0);
+	SCHECK(fd >= 0);
+	SCHECK(hvl_9p_ftruncate(c, fd, 0) < 0);
+	SCHECK_EQ(hvl_9p_close(c, fd), 0);
+	return s_fail;
+}
