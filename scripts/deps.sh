@@ -26,6 +26,7 @@ PACKAGES=(
   cppcheck                 # scripts/cppcheck.sh, with its misra addon
   python3                  # the cppcheck misra addon is a python script
   diod                     # independent 9P2000.L server and clients for test_9p_e2e
+  libseccomp-dev           # hvl-pmm's seccomp sandbox (src/pmm/sandbox.c)
 )
 
 die() { printf 'deps.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -18,6 +18,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "sandbox.h"
 
 #define QSIZE_MAX    32768u
 #define HEARTBEAT_MAX 3600000u /* one hour; a slower heartbeat detects nothing */
@@ -237,8 +238,18 @@ int hvl_pmm_config_set(struct hvl_pmm_config *c, const char *key, const char *va
 {
 	unsigned i;
 
+	if (strcmp(key, "sandbox") == 0) {
+		enum hvl_sandbox_mode m;
+
+		if (hvl_sandbox_parse(value, &m) != 0) {
+			seterr(err, errlen, "sandbox '%s': expected off, log, errno or on", value);
+			return -EINVAL;
+		}
+		c->sandbox = (int)m;
+		return 0;
+	}
 	if (strcmp(key, "log_level") != 0) {
-		seterr(err, errlen, "unknown key '%s' in [pmm] (known: log_level)", key);
+		seterr(err, errlen, "unknown key '%s' in [pmm] (known: log_level, sandbox)", key);
 		return -EINVAL;
 	}
 	for (i = 0; i < 4u; i++) {

@@ -113,6 +113,7 @@ struct hvl_pmm_region_config {
  */
 struct hvl_pmm_config {
 	enum hvl_log_level log_level;          /* default HVL_LOG_INFO */
+	int sandbox;                           /* enum hvl_sandbox_mode, default off */
 	unsigned nregions;
 	struct hvl_pmm_region_config *region;  /* nregions entries (heap) */
 	char *path;                            /* source file for messages, or NULL */

@@ -17,6 +17,7 @@
 
 #include "layout_out.h"
 #include "pmm.h"
+#include "sandbox.h"
 
 #define HVL_PMM_VERSION "0.1.0"
 #define MAX_WATCH_FD HVL_PMM_MAX_FD
@@ -152,6 +153,9 @@ static void usage(FILE *f)
 "      --print-layout       print the computed layout of every region and exit\n"
 "      --emit-header FILE   write the layout as a C header for the remote's build\n"
 "                           (\"-\" = standard output) and exit\n"
+"Hardening:\n"
+"      --sandbox MODE       after set-up: no new privileges, no capabilities, and a\n"
+"                           seccomp allow-list: off (default), on (kill), errno, log\n"
 "Logging:\n"
 "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
 "  -v, --verbose            same as --log-level debug\n"
@@ -166,7 +170,7 @@ static void usage(FILE *f)
 
 enum {
 	OPT_FILE = 256, OPT_SIZE, OPT_BASE, OPT_DOORBELL, OPT_DBSOCK, OPT_HB, OPT_DEVICE,
-	OPT_CONSOLE, OPT_PRINT, OPT_EMIT,
+	OPT_CONSOLE, OPT_PRINT, OPT_EMIT, OPT_SANDBOX,
 };
 
 struct opts {
@@ -174,6 +178,7 @@ struct opts {
 	const char *emit;
 	int print;
 	int log_level;            /* -1 = from configuration */
+	int sandbox;              /* -1 = from configuration */
 	/* flag-built region */
 	struct hvl_pmm_region_config *r;
 };
@@ -234,6 +239,7 @@ static int parse_args(int argc, char **argv, struct hvl_pmm_config *c, struct op
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "print-layout", no_argument, NULL, OPT_PRINT },
 		{ "emit-header", required_argument, NULL, OPT_EMIT },
+		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -261,6 +267,10 @@ static int parse_args(int argc, char **argv, struct hvl_pmm_config *c, struct op
 			break;
 		case OPT_PRINT: o->print = 1; break;
 		case OPT_EMIT: o->emit = optarg; break;
+		case OPT_SANDBOX:
+			rc = hvl_pmm_config_set(c, "sandbox", optarg, err, sizeof(err));
+			o->sandbox = c->sandbox;
+			break;
 		case 'l':
 			rc = hvl_pmm_config_set(c, "log_level", optarg, err, sizeof(err));
 			o->log_level = (int)c->log_level;
@@ -405,6 +415,7 @@ int main(int argc, char **argv)
 	if (pmm.watch == NULL)
 		return 1;
 	o.log_level = -1;
+	o.sandbox = -1;
 	hvl_pmm_config_init(&pmm.cfg);
 	if (parse_args(argc, argv, &pmm.cfg, &o) != 0) {
 		hvl_pmm_config_free(&pmm.cfg);
@@ -447,6 +458,11 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < pmm.nregions && rc == 0; i++)
 		rc = hvl_pmm_region_start(&pmm.region[i]);
+	/* Set-up is over: every region mapped, every backend open, every thread running. */
+	if (rc == 0)
+		rc = hvl_sandbox_enter((enum hvl_sandbox_mode)(o.sandbox >= 0 ? o.sandbox
+									: pmm.cfg.sandbox),
+				       &pmm.log);
 	if (rc == 0)
 		run_loop(&pmm);
 	for (i = 0; i < pmm.nregions; i++)
