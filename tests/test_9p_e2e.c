@@ -348,7 +348,9 @@ int main(int argc, char **argv)
 	snprintf(opt0, sizeof(opt0), "9p:share,path=%s,listen=tcp:127.0.0.1:%d,max_fids=256", exp, port);
 	snprintf(opt1, sizeof(opt1), "9p:ro,path=%s,readonly=1", ro);
 	{
-		char *pargv[] = { argv[1], "--file", mem, "--device", opt0, "--device", opt1, "-v", NULL };
+		/* With the seccomp sandbox on: serving 9p must need no call outside it. */
+		char *pargv[] = { argv[1], "--file", mem, "--device", opt0, "--device", opt1, "-v",
+				  "--sandbox", "on", NULL };
 
 		pmm = h_spawn(pargv, log);
 	}

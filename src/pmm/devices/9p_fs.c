@@ -18,7 +18,8 @@
  * /proc/self/fd/N, after its type was checked; creation uses
  * O_CREAT|O_EXCL|O_NOFOLLOW so an existing node is never opened by name.
  * chmod/truncate/utimens go through the same /proc/self/fd link, which names
- * exactly the fid's inode.  Hard links can only be made to a regular file
+ * exactly the fid's inode (with *at calls and open+ftruncate only, which
+ * the PMM's seccomp allow-list keeps, src/pmm/sandbox.c).  Hard links can only be made to a regular file
  * the remote already reaches, and symlink targets are stored, never
  * followed.
  */
@@ -545,7 +546,8 @@ int p9_fs_setattr(struct p9_sess *s, uint32_t fid, const struct p9_setattr *sa)
 	    ((sa->valid & HVL_9P_SETATTR_GID) && sa->gid != st.st_gid))
 		return -EPERM;
 	/* No set-id bits: files the remote makes must not gain privileges. */
-	if ((sa->valid & HVL_9P_SETATTR_MODE) && chmod(path, (mode_t)(sa->mode & 01777u)) != 0)
+	if ((sa->valid & HVL_9P_SETATTR_MODE) &&
+	    fchmodat(AT_FDCWD, path, (mode_t)(sa->mode & 01777u), 0) != 0)
 		return -errno;
 	if (sa->valid & HVL_9P_SETATTR_SIZE) {
 		if (!S_ISREG(st.st_mode))
@@ -555,8 +557,18 @@ int p9_fs_setattr(struct p9_sess *s, uint32_t fid, const struct p9_setattr *sa)
 		if (f->io >= 0 && (f->oflags & HVL_9P_O_ACCMODE) != HVL_9P_O_RDONLY) {
 			if (ftruncate(f->io, (off_t)sa->size) != 0)
 				return -errno;
-		} else if (truncate(path, (off_t)sa->size) != 0) {
-			return -errno;
+		} else {
+			/* Not open for writing: a private write descriptor of the same inode. */
+			int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+			int rc = 0;
+
+			if (fd < 0)
+				return -errno;
+			if (ftruncate(fd, (off_t)sa->size) != 0)
+				rc = -errno;
+			close(fd);
+			if (rc != 0)
+				return rc;
 		}
 	}
 	if (sa->valid & (HVL_9P_SETATTR_ATIME | HVL_9P_SETATTR_MTIME)) {
