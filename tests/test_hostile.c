@@ -103,13 +103,18 @@ static void check_others(const char *after)
 }
 
 /* Static start of the victim with plain (non-EVENT_IDX) rings. */
-static void victim_start(void)
+static void victim_start_f(uint64_t features)
 {
-	CHECK_EQ(hvl_vdev_begin(&T.v, 0), 0);
+	CHECK_EQ(hvl_vdev_begin(&T.v, features), 0);
 	CHECK_EQ(hvl_vdev_queue_static(&T.v, 0, &T.rxq, rx_st, sizeof(rx_st)), 0);
 	CHECK_EQ(hvl_vdev_queue_static(&T.v, 1, &T.txq, tx_st, sizeof(tx_st)), 0);
 	CHECK_EQ(hvl_vdev_driver_ok(&T.v), 0);
 	CHECK(!hvl_vdev_needs_reset(&T.v));
+}
+
+static void victim_start(void)
+{
+	victim_start_f(0);
 }
 
 static void put_desc(struct hvl_vq_drv *vq, uint16_t i, uint64_t addr, uint32_t len,
@@ -241,6 +246,186 @@ static void case_other_window(void)
 	expect_broken("buffer in another window", HVL_BROKEN_ADDRESS);
 }
 
+/* An indirect table in the data area, 4 KiB in: its bus address and local pointer. */
+static uint64_t ind_bus(void)
+{
+	return data_bus() + 4096u;
+}
+
+static struct hvl_vring_desc *ind_local(void)
+{
+	void *p;
+	uint64_t bus, size;
+
+	hvl_vdev_data_area(&T.v, &p, &bus, &size);
+	return (struct hvl_vring_desc *)(void *)((uint8_t *)p + 4096u);
+}
+
+static void put_ind(struct hvl_vring_desc *t, uint16_t i, uint64_t addr, uint32_t len,
+		    uint16_t flags, uint16_t next)
+{
+	hvl_le64_put(&t[i].addr, addr);
+	hvl_le32_put(&t[i].len, len);
+	hvl_le16_put(&t[i].flags, flags);
+	hvl_le16_put(&t[i].next, next);
+}
+
+static void case_indirect_loop(void)
+{
+	struct hvl_vring_desc *t = ind_local();
+	uint64_t b = data_bus();
+
+	victim_start_f(HVL_F_INDIRECT_DESC);
+	put_ind(t, 0, b, 16, HVL_VRING_DESC_F_NEXT, 1);
+	put_ind(t, 1, b + 16, 16, HVL_VRING_DESC_F_NEXT, 0);
+	put_desc(&T.txq, 0, ind_bus(), 2 * 16, HVL_VRING_DESC_F_INDIRECT, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("loop in an indirect table", HVL_BROKEN_RING);
+}
+
+static void case_indirect_nested(void)
+{
+	struct hvl_vring_desc *t = ind_local();
+
+	victim_start_f(HVL_F_INDIRECT_DESC);
+	put_ind(t, 0, ind_bus(), 16, HVL_VRING_DESC_F_INDIRECT, 0);
+	put_desc(&T.txq, 0, ind_bus(), 16, HVL_VRING_DESC_F_INDIRECT, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("nested indirect table", HVL_BROKEN_RING);
+}
+
+static void case_indirect_len(uint32_t len, const char *name)
+{
+	struct hvl_vring_desc *t = ind_local();
+
+	victim_start_f(HVL_F_INDIRECT_DESC);
+	put_ind(t, 0, data_bus(), 16, 0, 0);
+	put_desc(&T.txq, 0, ind_bus(), len, HVL_VRING_DESC_F_INDIRECT, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken(name, HVL_BROKEN_RING);
+}
+
+static void case_indirect_next(void)
+{
+	struct hvl_vring_desc *t = ind_local();
+
+	victim_start_f(HVL_F_INDIRECT_DESC);
+	put_ind(t, 0, data_bus(), 16, 0, 0);
+	put_desc(&T.txq, 0, ind_bus(), 16, HVL_VRING_DESC_F_INDIRECT | HVL_VRING_DESC_F_NEXT, 1);
+	put_desc(&T.txq, 1, data_bus(), 16, 0, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("INDIRECT together with NEXT", HVL_BROKEN_RING);
+}
+
+static void case_indirect_not_negotiated(void)
+{
+	struct hvl_vring_desc *t = ind_local();
+
+	victim_start_f(0);
+	put_ind(t, 0, data_bus(), 16, 0, 0);
+	put_desc(&T.txq, 0, ind_bus(), 16, HVL_VRING_DESC_F_INDIRECT, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("INDIRECT not negotiated", HVL_BROKEN_RING);
+}
+
+static void case_next_range(void)
+{
+	victim_start();
+	put_desc(&T.txq, 0, data_bus(), 16, HVL_VRING_DESC_F_NEXT, (uint16_t)(T.txq.num + 1u));
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("next >= queue size", HVL_BROKEN_RING);
+}
+
+static void case_zero_len(void)
+{
+	victim_start();
+	put_desc(&T.txq, 0, data_bus(), 0, 0, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("zero-length descriptor", HVL_BROKEN_RING);
+}
+
+static void case_overflow(void)
+{
+	victim_start();
+	put_desc(&T.txq, 0, UINT64_MAX - 8u, 64, 0, 0);
+	publish(&T.txq, 1, 0, 1);
+	expect_broken("address + length overflow", HVL_BROKEN_ADDRESS);
+}
+
+static void case_avail_back(void)
+{
+	uint16_t idx;
+
+	victim_start();
+	/* One good chain first, so the device's index moves; then go back by 2. */
+	put_desc(&T.txq, 0, data_bus(), 4, 0, 0);
+	publish(&T.txq, 1, 0, 1);
+	{
+		uint64_t end = h_now_ms() + 2000;
+
+		while (h_now_ms() < end && hvl_le16_get(&T.txq.used->idx) == 0)
+			usleep(1000);
+	}
+	CHECK_EQ(h_read_exact(T.victim_fd, (char[4]){ 0 }, 4, 2000), 0);
+	idx = hvl_le16_get(&T.txq.avail->idx);
+	hvl_le16_release(&T.txq.avail->idx, (uint16_t)(idx - 2u));
+	hvl_vdev_notify(&T.v, 1);
+	expect_broken("avail index moving back", HVL_BROKEN_RING);
+}
+
+static void case_qsize_zero_and_max(void)
+{
+	static const uint32_t sizes[] = { 0, 512 };
+	unsigned k;
+
+	for (k = 0; k < 2; k++) {
+		CHECK_EQ(hvl_vdev_begin(&T.v, 0), 0);
+		CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_STATUS, HVL_STATUS_ACKNOWLEDGE |
+					HVL_STATUS_DRIVER | HVL_STATUS_FEATURES_OK, 4), 0);
+		CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_QUEUE_SEL, 0, 4), 0);
+		CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_QUEUE_NUM, sizes[k], 4), 0);
+		CHECK(hvl_vdev_write(&T.v, HVL_MMIO_QUEUE_READY, 1, 4) != 0);
+		expect_broken(k == 0 ? "queue size 0" : "queue size above the maximum",
+			      HVL_BROKEN_QUEUE_SETUP);
+	}
+}
+
+static void case_status_cleared(void)
+{
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_STATUS, HVL_STATUS_ACKNOWLEDGE | HVL_STATUS_DRIVER, 4), 0);
+	CHECK(hvl_vdev_write(&T.v, HVL_MMIO_STATUS, HVL_STATUS_ACKNOWLEDGE, 4) != 0);
+	expect_broken("status bits cleared", HVL_BROKEN_REGISTER);
+}
+
+/* Violations the PMM answers without breaking the device: refused, ignored, counted. */
+static void case_refused_quietly(void)
+{
+	CHECK_EQ(hvl_vdev_reset(&T.v), 0);
+	/* Kicks before DRIVER_OK, after a reset, and on a queue that does not exist. */
+	hvl_vdev_notify(&T.v, 0);
+	hvl_vdev_notify(&T.v, 1);
+	hvl_vdev_notify(&T.v, 9);
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_QUEUE_NOTIFY, 9, 4), -EINVAL);
+	/* QueueSel out of range reads QueueNumMax 0. */
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_QUEUE_SEL, 200, 4), 0);
+	CHECK_EQ(hvl_vdev_read(&T.v, HVL_MMIO_QUEUE_NUM_MAX), 0);
+	/* Config space past its end (12 bytes for a console), and at odd widths. */
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_CONFIG + 12, 1, 1), -EINVAL);
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_CONFIG + 0x2fc, 1, 4), -EINVAL);
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_CONFIG + 1, 1, 2), -EINVAL);
+	CHECK_EQ(hvl_vdev_write(&T.v, HVL_MMIO_CONFIG + 0, 1, 3), -EINVAL);
+	/* Features the device never offered: FEATURES_OK does not stick. */
+	CHECK_EQ(hvl_vdev_begin(&T.v, 0), 0);
+	hvl_le64_set(&T.v.drv->driver_features, HVL_F_VERSION_1 | (1ull << 41));
+	CHECK_EQ(hvl_vdev_driver_ok(&T.v), -ENOTSUP);
+	CHECK(!(hvl_vdev_status(&T.v) & HVL_STATUS_FEATURES_OK));
+	CHECK(!hvl_vdev_needs_reset(&T.v));
+	check_others("refused quietly");
+	CHECK_EQ(hvl_vdev_reset(&T.v), 0);
+	printf("case %-26s ok: refused or ignored, no NEEDS_RESET, console1 still served\n",
+	       "kicks, selectors, config, features");
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -259,6 +444,19 @@ int main(int argc, char **argv)
 		case_head();
 		case_order();
 		case_other_window();
+		case_indirect_loop();
+		case_indirect_nested();
+		case_indirect_len(0, "indirect length 0");
+		case_indirect_len(24, "indirect length not 16*n");
+		case_indirect_next();
+		case_indirect_not_negotiated();
+		case_next_range();
+		case_zero_len();
+		case_overflow();
+		case_avail_back();
+		case_qsize_zero_and_max();
+		case_status_cleared();
+		case_refused_quietly();
 		/* After all of it, a clean start of the victim still works. */
 		victim_start();
 		CHECK_EQ(hvl_vdev_reset(&T.v), 0);
