@@ -19,6 +19,7 @@ static const struct demo_remote_step steps[] = {
 	{ "blk", demo_blk_remote },
 	{ "rng", demo_rng_remote },
 	{ "rpmsg", demo_rpmsg_remote },
+	{ "vsock", demo_vsock_remote },
 };
 
 static void usage(FILE *f)

@@ -40,6 +40,7 @@ static const struct demo_linux_step steps[] = {
 	{ "blk", demo_blk_config, demo_blk_linux },
 	{ "rng", demo_rng_config, demo_rng_linux },
 	{ "rpmsg", demo_rpmsg_config, demo_rpmsg_linux },
+	{ "vsock", demo_vsock_config, demo_vsock_linux },
 };
 
 void demo_say(const char *fmt, ...)

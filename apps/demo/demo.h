@@ -110,4 +110,13 @@ int demo_rpmsg_config(struct demo *d, FILE *f);
 void demo_rpmsg_linux(struct demo *d);
 int demo_rpmsg_remote(struct demo_remote *d, char *detail, size_t dlen);
 
+/* vsock: the remote uses a Linux echo service on host port DEMO_VSOCK_ECHO_PORT,
+ * then a Linux client reaches the remote's service on DEMO_VSOCK_SVC_PORT. */
+#define DEMO_VSOCK_CID       3u
+#define DEMO_VSOCK_ECHO_PORT 1234u
+#define DEMO_VSOCK_SVC_PORT  5000u
+int demo_vsock_config(struct demo *d, FILE *f);
+void demo_vsock_linux(struct demo *d);
+int demo_vsock_remote(struct demo_remote *d, char *detail, size_t dlen);
+
 #endif /* HVL_DEMO_H */

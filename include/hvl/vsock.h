@@ -148,7 +148,9 @@ struct hvl_vsock_mem {
 /*
  * Open the @nth vsock device of @r: static start (EVENT_IDX, INDIRECT_DESC
  * and VIRTIO_VSOCK_F_STREAM wanted), read guest_cid, carve buffers from the
- * data area, post every receive and event buffer.  Returns 0, -ENODEV,
+ * data area, post every receive and event buffer, and take the device's
+ * transport reset event (waits up to the transaction timeout for it).
+ * Returns 0, -ENODEV,
  * -ENOSPC (storage or data area too small), -EPROTO (bad header or CID),
  * -ENOTSUP, -ETIMEDOUT or -EIO.
  */

@@ -8,7 +8,7 @@
  * chain of header + payload, read once into a private header copy and
  * validated (STYLE 7); the receiveq takes device-writable chains that we
  * fill with our packets; the eventq carries the transport reset we send at
- * the first DRIVER_OK after the PMM started (§5.10.6.7), telling the
+ * every DRIVER_OK, hence after every PMM start (§5.10.6.7), telling the
  * remote that every connection it had before is gone.
  *
  * A bad packet (len beyond the chain, unknown op or type, a source CID
@@ -593,7 +593,7 @@ static void vs_rx(struct hvl_dev *d)
 		hvl_dev_kick(d);
 }
 
-/* eventq (§5.10.6.7): the transport reset, once per PMM start. */
+/* eventq (§5.10.6.7): the transport reset, once per DRIVER_OK. */
 static void vs_ev(struct hvl_dev *d)
 {
 	struct vs *v = d->priv;
@@ -664,19 +664,20 @@ static void vs_reset(struct hvl_dev *d)
 }
 
 /*
- * DRIVER_OK: the first one after this PMM started gets a transport reset
- * event (§5.10.6.7), so a remote that outlived an old PMM drops the
- * connections it still believes in.
+ * DRIVER_OK: every start of the device, and so the first one after this
+ * PMM started, gets a transport reset event (§5.10.6.7): no connection
+ * from before exists on our side, and a remote that outlived an old PMM
+ * drops the connections it still believes in.  Sending it every time gives
+ * the driver a fixed order: it waits for the event before its first
+ * packet, so a late event can never reset a new connection.
  */
 static int vs_driver_ok(struct hvl_dev *d)
 {
 	struct vs *v = d->priv;
 
 	pthread_mutex_lock(&v->lock);
-	if (!v->started_once) {
-		v->started_once = 1;
-		v->event_pending = 1;
-	}
+	v->started_once = 1;
+	v->event_pending = 1;
 	pthread_mutex_unlock(&v->lock);
 	return 0;
 }

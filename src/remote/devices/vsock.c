@@ -414,7 +414,14 @@ static void on_packet(struct hvl_vsock *v, const uint8_t *pkt, uint32_t ulen)
 		return;
 	}
 	if (op == (uint16_t)HVL_VSOCK_OP_RST) {
-		sock_reset(v, s, (s->state == (uint8_t)HVL_VSOCK_S_CONNECTING) ? ECONNREFUSED : ECONNRESET);
+		int32_t err = ECONNRESET;
+
+		if (s->state == (uint8_t)HVL_VSOCK_S_CONNECTING)
+			err = ECONNREFUSED;
+		else if ((s->peer_shut & HVL_VSOCK_SHUTDOWN_SEND) != 0u &&
+			 (s->local_shut & HVL_VSOCK_SHUTDOWN_SEND) != 0u)
+			err = 0; /* §5.10.6.5: both sides shut down, RST is the clean end */
+		sock_reset(v, s, err);
 		return;
 	}
 	if (credit_take(s, &h) != 0) {
@@ -831,7 +838,8 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 			}
 			return (long)n;
 		}
-		if (s->state == (uint8_t)HVL_VSOCK_S_ESTABLISHED &&
+		if ((s->state == (uint8_t)HVL_VSOCK_S_ESTABLISHED ||
+		     (s->state == (uint8_t)HVL_VSOCK_S_CLOSED && s->err == 0)) &&
 		    (s->peer_shut & HVL_VSOCK_SHUTDOWN_SEND) != 0u)
 			return 0; /* end of stream */
 		rc = sock_err(s);
@@ -1082,6 +1090,26 @@ int hvl_vsock_open(struct hvl_vsock *v, struct hvl_remote *r, uint32_t nth,
 	/* Notify only now: §3.1.1 forbids notifications before DRIVER_OK. */
 	hvl_vdev_kick(&v->vdev, HVL_VSOCK_RXQ, &v->rxq);
 	hvl_vdev_kick(&v->vdev, HVL_VSOCK_EVQ, &v->evq);
+	/*
+	 * The hvl PMM sends a transport reset after every DRIVER_OK
+	 * (PROTOCOL.md "vsock").  Take it before the first packet, so that it
+	 * cannot reset a connection made afterwards; a device that sends none
+	 * only costs this bounded wait.
+	 */
+	{
+		uint32_t tmo = (r->cfg.txn_timeout_ms != 0u) ? r->cfg.txn_timeout_ms : 1000u;
+		uint64_t deadline = vs_deadline(v, tmo);
+
+		while (v->resets == 0u) {
+			rc = hvl_vsock_pump(v);
+			if (rc != 0) {
+				(void)hvl_vsock_close_dev(v);
+				return rc;
+			}
+			if (v->resets != 0u || vs_wait(v, deadline) != 0)
+				break;
+		}
+	}
 	return 0;
 }
 

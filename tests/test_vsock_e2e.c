@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vsock end to end: the real hvl-pmm (argv[1]) with one vsock device, a
+ * remote in a forked process (POSIX port) and Linux services in this one.
+ * Both sides run the same fixed sequence of phases:
+ *
+ *  1 echo remote -> Linux (port 1000); port 1001 nobody serves: ECONNREFUSED
+ *  2 echo Linux -> remote through "CONNECT 2000"; "CONNECT 2999": ERR
+ *  3 a stream each way at once with checksums (port 1002): 64 MiB each way,
+ *    16 under sanitizers, HVL_VSOCK_BIG=1 for the issue's 1 GiB
+ *  4 512 concurrent connections to the echo service
+ *  5 slow Linux reader (port 1004): the remote's credit runs out, nothing lost
+ *  6 slow remote reader (CONNECT 2001), same check the other way
+ *  7 Linux closes mid-stream (port 1005): the remote's send fails with a reset
+ *  8 the remote closes mid-stream (CONNECT 2002): Linux gets every byte, then EOF
+ *  9 hostile packets from the remote (len beyond the chain, unknown op and
+ *    type, spoofed source CID, fwd_cnt overflow, a connect flood): dropped
+ *    or reset, counted, other connections and the PMM unaffected, PMM memory
+ *    bounded; then an echo still works.
+ * Every wait is bounded; an alarm ends a hung run.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hvl/posix.h"
+#include "hvl/vsock.h"
+
+#define IO_MS 30000u
+#define NCONC 512u
+#define NSOCKS 600u
+#define SLOW_BYTES (2u << 20)
+#define MID_BYTES 100000u
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STREAM_DEFAULT (16ull << 20)
+#else
+#define STREAM_DEFAULT (64ull << 20)
+#endif
+
+static char dir[4096];
+static uint64_t stream_bytes = STREAM_DEFAULT;
+
+/* Stream byte at offset @i of the stream with @seed (cheap, position-dependent). */
+static uint8_t pat(uint64_t i, uint32_t seed)
+{
+	uint32_t x = (uint32_t)i * 2654435761u + seed + (uint32_t)(i >> 32) * 40503u;
+
+	return (uint8_t)(x >> 24);
+}
+
+static void pat_fill(uint8_t *b, uint64_t off, size_t n, uint32_t seed)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		b[k] = pat(off + k, seed);
+}
+
+static int pat_check(const uint8_t *b, uint64_t off, size_t n, uint32_t seed)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (b[k] != pat(off + k, seed))
+			return -1;
+	return 0;
+}
+
+static void svc_path(char *out, size_t len, unsigned port)
+{
+	snprintf(out, len, "%s/svc_%u", dir, port);
+}
+
+/* ================================================================ remote */
+
+static struct hvl_vsock vs;
+static struct hvl_vsock_sock socks[NSOCKS];
+static uint8_t rbufs[NSOCKS * 8192u];
+static union { void *p; uint64_t u; uint8_t b[HVL_VSOCK_STORAGE(256)]; } ring;
+static int rfail;
+
+#define RCHECK(c) do { if (!(c)) { rfail++; fprintf(stderr, "remote %s:%d: %s failed\n", \
+	__FILE__, __LINE__, #c); } } while (0)
+
+static long r_send_all(int s, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		long n = hvl_vsock_send(&vs, s, (const uint8_t *)buf + done, len - done, IO_MS);
+
+		if (n <= 0)
+			return n;
+		done += (size_t)n;
+	}
+	return (long)done;
+}
+
+static long r_recv_all(int s, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		long n = hvl_vsock_recv(&vs, s, (uint8_t *)buf + got, len - got, IO_MS);
+
+		if (n <= 0)
+			return n;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+static int r_echo_once(uint32_t port, const char *msg)
+{
+	char back[128];
+	size_t len = strlen(msg);
+	int s = hvl_vsock_socket(&vs), rc;
+
+	if (s < 0)
+		return s;
+	rc = hvl_vsock_connect(&vs, s, port, IO_MS);
+	if (rc == 0 && r_send_all(s, msg, len) != (long)len)
+		rc = -EIO;
+	if (rc == 0 && (r_recv_all(s, back, len) != (long)len || memcmp(back, msg, len) != 0))
+		rc = -EBADMSG;
+	hvl_vsock_close(&vs, s);
+	return rc;
+}
+
+/* Phase 3: full duplex, non-blocking send and recv driven by poll. */
+static void r_stream(void)
+{
+	static uint8_t out[65536], in[65536];
+	uint64_t sent = 0, rcvd = 0;
+	int s = hvl_vsock_socket(&vs), eof = 0;
+	uint64_t end = h_now_ms() + 120000u;
+
+	RCHECK(s >= 0 && hvl_vsock_connect(&vs, s, 1002, IO_MS) == 0);
+	while ((sent < stream_bytes || !eof) && h_now_ms() < end && rfail == 0) {
+		struct hvl_vsock_pollfd p = { s, HVL_VSOCK_POLLIN, 0 };
+		int progress = 0;
+		long n;
+
+		if (sent < stream_bytes) {
+			size_t want = sizeof(out);
+
+			if (want > stream_bytes - sent)
+				want = (size_t)(stream_bytes - sent);
+			pat_fill(out, sent, want, 11);
+			n = hvl_vsock_send(&vs, s, out, want, 0);
+			if (n > 0) {
+				sent += (uint64_t)n;
+				progress = 1;
+				if (sent == stream_bytes)
+					RCHECK(hvl_vsock_shutdown(&vs, s, HVL_VSOCK_SHUT_WR) == 0);
+			} else {
+				RCHECK(n == -EAGAIN);
+			}
+		}
+		n = hvl_vsock_recv(&vs, s, in, sizeof(in), 0);
+		if (n > 0) {
+			RCHECK(pat_check(in, rcvd, (size_t)n, 22) == 0);
+			rcvd += (uint64_t)n;
+			progress = 1;
+		} else if (n == 0) {
+			eof = 1;
+		} else {
+			RCHECK(n == -EAGAIN);
+		}
+		if (!progress && !eof) {
+			if (sent < stream_bytes)
+				p.events |= HVL_VSOCK_POLLOUT;
+			(void)hvl_vsock_poll(&vs, &p, 1, 100);
+		}
+	}
+	RCHECK(sent == stream_bytes);
+	RCHECK(rcvd == stream_bytes);
+	RCHECK(eof);
+	hvl_vsock_close(&vs, s);
+}
+
+/* Phase 4: NCONC connections open at once, each echoes its own message. */
+static void r_concurrent(void)
+{
+	static int sd[NCONC];
+	unsigned i, ok = 0;
+
+	for (i = 0; i < NCONC; i++) {
+		sd[i] = hvl_vsock_socket(&vs);
+		RCHECK(sd[i] >= 0);
+		if (sd[i] >= 0)
+			RCHECK(hvl_vsock_connect(&vs, sd[i], 1000, IO_MS) == 0);
+	}
+	for (i = 0; i < NCONC; i++) {
+		char msg[32];
+
+		snprintf(msg, sizeof(msg), "conn %u of %u", i, NCONC);
+		RCHECK(r_send_all(sd[i], msg, strlen(msg)) == (long)strlen(msg));
+	}
+	for (i = 0; i < NCONC; i++) {
+		char msg[32], back[32];
+
+		snprintf(msg, sizeof(msg), "conn %u of %u", i, NCONC);
+		if (r_recv_all(sd[i], back, strlen(msg)) == (long)strlen(msg) &&
+		    memcmp(msg, back, strlen(msg)) == 0)
+			ok++;
+	}
+	RCHECK(ok == NCONC);
+	for (i = 0; i < NCONC; i++)
+		hvl_vsock_close(&vs, sd[i]);
+}
+
+/* A raw packet on the transmitq, bypassing the library's checks. */
+static void r_raw(uint64_t src_cid, uint32_t sport, uint32_t dport, uint16_t type, uint16_t op,
+		  uint32_t len, uint32_t payload, uint32_t fwd_cnt)
+{
+	struct hvl_vsock_hdr h;
+	struct hvl_vsock_buf *b;
+	struct hvl_sg sg;
+
+	for (int i = 0; i < 100 && vs.tx_nfree == 0; i++)
+		(void)hvl_vsock_poll(&vs, NULL, 0, 10);
+	if (vs.tx_nfree == 0) {
+		rfail++;
+		return;
+	}
+	b = &vs.tx[vs.tx_free[--vs.tx_nfree]];
+	memset(&h, 0, sizeof(h));
+	hvl_le64_put(&h.src_cid, src_cid);
+	hvl_le64_put(&h.dst_cid, HVL_VSOCK_CID_HOST);
+	hvl_le32_put(&h.src_port, sport);
+	hvl_le32_put(&h.dst_port, dport);
+	hvl_le32_put(&h.len, len);
+	hvl_le16_put(&h.type, type);
+	hvl_le16_put(&h.op, op);
+	hvl_le32_put(&h.buf_alloc, 8192);
+	hvl_le32_put(&h.fwd_cnt, fwd_cnt);
+	memcpy(b->local, &h, sizeof(h));
+	memset(b->local + sizeof(h), 'x', payload);
+	sg.addr = b->bus;
+	sg.len = HVL_VSOCK_HDR_SIZE + payload;
+	RCHECK(hvl_vq_drv_add(&vs.txq, &sg, 1, 0, b) == 0);
+	hvl_vdev_kick(&vs.vdev, HVL_VSOCK_TXQ, &vs.txq);
+}
+
+/* An established connection to the echo service, for the hostile cases. */
+static int r_victim(void)
+{
+	int s = hvl_vsock_socket(&vs);
+
+	RCHECK(s >= 0 && hvl_vsock_connect(&vs, s, 1000, IO_MS) == 0);
+	return s;
+}
+
+/* The victim must see a reset within a second; the bystander keeps working. */
+static void r_expect_reset(int s)
+{
+	char c;
+	long n = hvl_vsock_recv(&vs, s, &c, 1, 2000);
+
+	RCHECK(n == -ECONNRESET);
+	hvl_vsock_close(&vs, s);
+}
+
+static void r_hostile(void)
+{
+	int by = r_victim(), s;
+	unsigned i;
+	char back[8];
+
+	/* len larger than the payload. */
+	s = r_victim();
+	r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_RW, 1000, 10, 0);
+	r_expect_reset(s);
+	/* Unknown op. */
+	s = r_victim();
+	r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, 99, 0, 0, 0);
+	r_expect_reset(s);
+	/* fwd_cnt past anything the host sent: would fake 2 GiB of credit. */
+	s = r_victim();
+	r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_CREDIT_UPDATE, 0, 0,
+	      0x80000000u);
+	r_expect_reset(s);
+	/* Data beyond the credit the host gave (PMM buf_size is 32 KiB). */
+	s = r_victim();
+	for (i = 0; i < 12; i++)
+		r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_RW, 4096, 4096, 0);
+	r_expect_reset(s);
+	/* Unknown type: answered with RST; spoofed source CID: dropped silently. */
+	r_raw(vs.cid, 7777, 1000, 9, HVL_VSOCK_OP_REQUEST, 0, 0, 0);
+	r_raw(77, 7778, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_REQUEST, 0, 0, 0);
+	/* A chain shorter than a header. */
+	{
+		struct hvl_sg sg;
+		struct hvl_vsock_buf *b;
+
+		(void)hvl_vsock_poll(&vs, NULL, 0, 10);
+		if (vs.tx_nfree > 0) {
+			b = &vs.tx[vs.tx_free[--vs.tx_nfree]];
+			sg.addr = b->bus;
+			sg.len = 10;
+			RCHECK(hvl_vq_drv_add(&vs.txq, &sg, 1, 0, b) == 0);
+			hvl_vdev_kick(&vs.vdev, HVL_VSOCK_TXQ, &vs.txq);
+		}
+	}
+	/* Connect flood to a port nobody serves: each gets RST, nothing is kept. */
+	for (i = 0; i < 3000; i++) {
+		r_raw(vs.cid, 100000 + i, 1999, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_REQUEST, 0, 0, 0);
+		if (i % 32 == 31)
+			(void)hvl_vsock_poll(&vs, NULL, 0, 0);
+	}
+	(void)hvl_vsock_poll(&vs, NULL, 0, 200);
+	/* The bystander still echoes; the device is fine. */
+	RCHECK(r_send_all(by, "alive", 5) == 5);
+	RCHECK(r_recv_all(by, back, 5) == 5 && memcmp(back, "alive", 5) == 0);
+	RCHECK(!hvl_vsock_broken(&vs));
+	hvl_vsock_close(&vs, by);
+	RCHECK(r_echo_once(1000, "after the hostile packets") == 0);
+}
+
+static int remote_main(const char *mem)
+{
+	static uint8_t buf[65536];
+	struct hvl_posix_remote pr;
+	struct hvl_vsock_mem m = { &ring, sizeof(ring), socks, NSOCKS, rbufs, sizeof(rbufs) };
+	uint32_t peer;
+	int l, s, rc;
+	long n = 0;
+
+	rc = hvl_posix_remote_open(&pr, mem, NULL, UINT64_MAX, 10000);
+	if (rc != 0 || hvl_vsock_open(&vs, &pr.r, 0, &m) != 0) {
+		fprintf(stderr, "remote: attach/open failed (%d)\n", rc);
+		return 2;
+	}
+	RCHECK(hvl_vsock_cid(&vs) == 5);
+	/* The PMM's transport reset event came after DRIVER_OK; open took it (§5.10.6.7). */
+	RCHECK(vs.resets == 1);
+
+	/* 1 */
+	RCHECK(r_echo_once(1000, "hello Linux") == 0);
+	s = hvl_vsock_socket(&vs);
+	RCHECK(hvl_vsock_connect(&vs, s, 1001, IO_MS) == -ECONNREFUSED);
+	hvl_vsock_close(&vs, s);
+
+	/* 2: echo until EOF, for one Linux client. */
+	l = hvl_vsock_socket(&vs);
+	RCHECK(hvl_vsock_listen(&vs, l, 2000, 4) == 0);
+	s = hvl_vsock_accept(&vs, l, &peer, IO_MS);
+	RCHECK(s >= 0);
+	while (s >= 0 && (n = hvl_vsock_recv(&vs, s, buf, sizeof(buf), IO_MS)) > 0)
+		RCHECK(r_send_all(s, buf, (size_t)n) == n);
+	if (s >= 0)
+		hvl_vsock_close(&vs, s);
+	hvl_vsock_close(&vs, l);
+
+	/* 3, 4 */
+	r_stream();
+	r_concurrent();
+
+	/* 5: the Linux reader is slow; send blocks on credit, loses nothing. */
+	s = hvl_vsock_socket(&vs);
+	RCHECK(hvl_vsock_connect(&vs, s, 1004, IO_MS) == 0);
+	for (uint64_t off = 0; off < SLOW_BYTES; off += sizeof(buf)) {
+		pat_fill(buf, off, sizeof(buf), 33);
+		RCHECK(r_send_all(s, buf, sizeof(buf)) == (long)sizeof(buf));
+	}
+	hvl_vsock_close(&vs, s);
+
+	/* 6: we are the slow reader, in small bites with pauses. */
+	l = hvl_vsock_socket(&vs);
+	RCHECK(hvl_vsock_listen(&vs, l, 2001, 4) == 0);
+	s = hvl_vsock_accept(&vs, l, NULL, IO_MS);
+	RCHECK(s >= 0);
+	{
+		uint64_t got = 0;
+		unsigned k = 0;
+
+		while (s >= 0 && (n = hvl_vsock_recv(&vs, s, buf, 1000, IO_MS)) > 0) {
+			RCHECK(pat_check(buf, got, (size_t)n, 44) == 0);
+			got += (uint64_t)n;
+			if (++k % 64 == 0)
+				usleep(1000);
+		}
+		RCHECK(n == 0);
+		RCHECK(got == SLOW_BYTES);
+	}
+	hvl_vsock_close(&vs, s);
+	hvl_vsock_close(&vs, l);
+
+	/* 7: Linux closes while we send: a reset, not a hang. */
+	s = hvl_vsock_socket(&vs);
+	RCHECK(hvl_vsock_connect(&vs, s, 1005, IO_MS) == 0);
+	{
+		uint64_t end = h_now_ms() + IO_MS;
+
+		memset(buf, 'm', sizeof(buf));
+		n = 1;
+		while (n > 0 && h_now_ms() < end)
+			n = hvl_vsock_send(&vs, s, buf, sizeof(buf), IO_MS);
+		RCHECK(n == -ECONNRESET || n == -EPIPE);
+	}
+	hvl_vsock_close(&vs, s);
+
+	/* 8: we close mid-stream; Linux gets what was sent, then EOF. */
+	l = hvl_vsock_socket(&vs);
+	RCHECK(hvl_vsock_listen(&vs, l, 2002, 4) == 0);
+	s = hvl_vsock_accept(&vs, l, NULL, IO_MS);
+	RCHECK(s >= 0);
+	for (uint64_t off = 0; s >= 0 && off < MID_BYTES; off += 1000) {
+		pat_fill(buf, off, 1000, 55);
+		RCHECK(r_send_all(s, buf, 1000) == 1000);
+	}
+	hvl_vsock_close(&vs, s);
+	hvl_vsock_close(&vs, l);
+
+	/* 9 */
+	r_hostile();
+
+	/* Let the last closes finish before the device goes away. */
+	(void)hvl_vsock_poll(&vs, NULL, 0, 200);
+	hvl_vsock_close_dev(&vs);
+	hvl_posix_remote_close(&pr);
+	if (rfail)
+		fprintf(stderr, "remote: %d check(s) failed\n", rfail);
+	return rfail ? 1 : 0;
+}
+
+/* ================================================================= Linux */
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
+		perror("listen_unix");
+		exit(2);
+	}
+	return fd;
+}
+
+static volatile int stop_echo;
+
+/* Port 1000: echo, many clients at once, one poll loop. */
+static void *echo_svc(void *arg)
+{
+	static struct pollfd p[2048];
+	int lfd = *(int *)arg;
+	unsigned n = 1, i;
+	char buf[4096];
+
+	p[0].fd = lfd;
+	p[0].events = POLLIN;
+	while (!stop_echo) {
+		if (poll(p, n, 100) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n < 2048) {
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (c >= 0) {
+				p[n].fd = c;
+				p[n].events = POLLIN;
+				p[n].revents = 0;
+				n++;
+			}
+		}
+		for (i = 1; i < n; i++) {
+			ssize_t r;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(p[i].fd, buf, sizeof(buf));
+			if (r > 0 && h_write_all(p[i].fd, buf, (size_t)r) == 0)
+				continue;
+			close(p[i].fd);
+			p[i] = p[--n];
+			i--;
+		}
+	}
+	for (i = 1; i < n; i++)
+		close(p[i].fd);
+	return NULL;
+}
+
+struct stream_job {
+	int fd;
+	uint64_t bytes;
+	int ok;
+};
+
+static void *stream_writer(void *arg)
+{
+	static uint8_t b[65536];
+	struct stream_job *j = arg;
+	uint64_t off;
+
+	j->ok = 1;
+	for (off = 0; off < j->bytes; off += sizeof(b)) {
+		size_t n = sizeof(b);
+
+		if (n > j->bytes - off)
+			n = (size_t)(j->bytes - off);
+		pat_fill(b, off, n, 22);
+		if (h_write_all(j->fd, b, n) != 0) {
+			j->ok = 0;
+			break;
+		}
+	}
+	shutdown(j->fd, SHUT_WR);
+	return NULL;
+}
+
+/* Read until EOF, checking the pattern; returns bytes or -1. Slow: pause every @pause_every. */
+static int64_t read_check(int fd, uint32_t seed, unsigned pause_every)
+{
+	static __thread uint8_t b[65536];
+	uint64_t got = 0;
+	unsigned k = 0;
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, (int)IO_MS) <= 0)
+			return -1;
+		r = read(fd, b, pause_every ? 16384 : sizeof(b));
+		if (r == 0)
+			return (int64_t)got;
+		if (r < 0)
+			return -1;
+		if (pat_check(b, got, (size_t)r, seed) != 0) {
+			fprintf(stderr, "linux: pattern %u differs near %llu\n", seed, (unsigned long long)got);
+			return -1;
+		}
+		got += (uint64_t)r;
+		if (pause_every && ++k % pause_every == 0)
+			usleep(1000);
+	}
+}
+
+/* CONNECT to a remote port through the PMM's listener; fd or -1.  @line gets the answer. */
+static int pmm_connect(const char *lpath, unsigned port, char *line, size_t len)
+{
+	char req[64];
+	size_t n = 0;
+	int fd = h_connect_unix(lpath, 5000);
+
+	if (fd < 0)
+		return -1;
+	snprintf(req, sizeof(req), "CONNECT %u\n", port);
+	if (h_write_all(fd, req, strlen(req)) != 0) {
+		close(fd);
+		return -1;
+	}
+	while (n + 1 < len && h_read_exact(fd, line + n, 1, IO_MS) == 0 && line[n] != '\n')
+		n++;
+	line[n] = '\0';
+	return fd;
+}
+
+/* CONNECT, retrying while the remote is not listening yet. */
+static int pmm_connect_retry(const char *lpath, unsigned port)
+{
+	uint64_t end = h_now_ms() + IO_MS;
+	char line[64];
+
+	while (h_now_ms() < end) {
+		int fd = pmm_connect(lpath, port, line, sizeof(line));
+
+		if (fd >= 0 && strncmp(line, "OK ", 3) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		usleep(20000);
+	}
+	return -1;
+}
+
+static int accept_one(int lfd)
+{
+	struct pollfd p = { lfd, POLLIN, 0 };
+
+	if (poll(&p, 1, (int)IO_MS) <= 0)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+int main(int argc, char **argv)
+{
+	char mem[4200], log[4200], lpath[4200], p1000[4200], p1002[4200], p1004[4200], p1005[4200];
+	char devopt[20000], line[64], buf[256];
+	pthread_t echo_t;
+	pid_t pmm, remote;
+	int l1000, l1002, l1004, l1005, fd, rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s PATH-TO-hvl-pmm\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("HVL_VSOCK_BIG") != NULL)
+		stream_bytes = 1ull << 30;
+	alarm(getenv("HVL_VSOCK_BIG") != NULL ? 1200 : 170);
+	if (h_tmpdir("hvl-vsock", dir) != 0)
+		return 2;
+	snprintf(mem, sizeof(mem), "%s/mem", dir);
+	snprintf(log, sizeof(log), "%s/pmm.log", dir);
+	snprintf(lpath, sizeof(lpath), "%s/vsock.sock", dir);
+	svc_path(p1000, sizeof(p1000), 1000);
+	svc_path(p1002, sizeof(p1002), 1002);
+	svc_path(p1004, sizeof(p1004), 1004);
+	svc_path(p1005, sizeof(p1005), 1005);
+	l1000 = listen_unix(p1000);
+	l1002 = listen_unix(p1002);
+	l1004 = listen_unix(p1004);
+	l1005 = listen_unix(p1005);
+	/* port 1000 via the explicit map, the others via the prefix. */
+	snprintf(devopt, sizeof(devopt),
+		 "vsock,cid=5,listen=%s,prefix=%s/svc,port.1000=%s,max_conn=700,buf_size=32768,"
+		 "data_size=1M", lpath, dir, p1000);
+	{
+		char *pargv[] = { argv[1], "--file", mem, "--device", devopt, NULL };
+
+		pmm = h_spawn(pargv, log);
+	}
+	pthread_create(&echo_t, NULL, echo_svc, &l1000);
+	remote = fork();
+	if (remote == 0) {
+		close(l1000);
+		_exit(remote_main(mem));
+	}
+
+	/* 2 */
+	fd = pmm_connect_retry(lpath, 2000);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		static const char msg[] = "ping from Linux through the remote's echo";
+
+		CHECK(h_write_all(fd, msg, sizeof(msg) - 1) == 0);
+		CHECK(h_read_exact(fd, buf, sizeof(msg) - 1, IO_MS) == 0 &&
+		      memcmp(buf, msg, sizeof(msg) - 1) == 0);
+		{
+			int fd2 = pmm_connect(lpath, 2999, line, sizeof(line));
+
+			CHECK(fd2 >= 0 && strcmp(line, "ERR ECONNREFUSED") == 0);
+			if (fd2 >= 0)
+				close(fd2);
+		}
+		shutdown(fd, SHUT_WR);
+		CHECK(read(fd, buf, 1) == 0);
+		close(fd);
+	}
+
+	/* 3 */
+	fd = accept_one(l1002);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		struct stream_job j = { fd, stream_bytes, 0 };
+		pthread_t wt;
+		uint64_t t0 = h_now_ms();
+		int64_t got;
+
+		pthread_create(&wt, NULL, stream_writer, &j);
+		got = read_check(fd, 11, 0);
+		pthread_join(wt, NULL);
+		CHECK(j.ok);
+		CHECK_EQ(got, (int64_t)stream_bytes);
+		printf("stream: %llu MiB each way in %llu ms\n", (unsigned long long)(stream_bytes >> 20),
+		       (unsigned long long)(h_now_ms() - t0));
+		close(fd);
+	}
+
+	/* 5 (4 runs against the echo thread) */
+	fd = accept_one(l1004);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_EQ(read_check(fd, 33, 8), (int64_t)SLOW_BYTES);
+		close(fd);
+	}
+
+	/* 6 */
+	fd = pmm_connect_retry(lpath, 2001);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		static uint8_t b[65536];
+
+		for (uint64_t off = 0; off < SLOW_BYTES; off += sizeof(b)) {
+			pat_fill(b, off, sizeof(b), 44);
+			CHECK(h_write_all(fd, b, sizeof(b)) == 0);
+		}
+		shutdown(fd, SHUT_WR);
+		(void)read(fd, buf, 1); /* the remote's close */
+		close(fd);
+	}
+
+	/* 7 */
+	fd = accept_one(l1005);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(h_read_exact(fd, buf, 100, IO_MS) == 0);
+		close(fd);
+	}
+
+	/* 8 */
+	fd = pmm_connect_retry(lpath, 2002);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_EQ(read_check(fd, 55, 0), (int64_t)MID_BYTES);
+		close(fd);
+	}
+
+	rc = h_wait_exit(remote, 150000);
+	CHECK_EQ(rc, 0);
+	if (rc < 0) {
+		kill(remote, SIGKILL);
+		(void)h_wait_exit(remote, 5000);
+	}
+	{
+		long kib = rss_kib(pmm);
+
+		/* Bounded: 700 connections x 2 x 32 KiB would be 44 MiB; the flood kept none. */
+		printf("pmm RSS after the flood: %ld KiB\n", kib);
+		CHECK(kib > 0 && kib < 64 * 1024);
+	}
+	CHECK(h_alive(pmm));
+	stop_echo = 1;
+	pthread_join(echo_t, NULL);
+	kill(pmm, SIGTERM);
+	rc = h_wait_exit(pmm, 10000);
+	CHECK_EQ(rc, 0);
+	if (rc < 0) {
+		kill(pmm, SIGKILL);
+		(void)h_wait_exit(pmm, 5000);
+	}
+	CHECK(h_file_contains(log, "vsock: pkts in"));
+	CHECK(h_file_contains(log, "bad packet from the remote"));
+	CHECK(!h_file_contains(log, "NEEDS_RESET"));
+	close(l1000);
+	close(l1002);
+	close(l1004);
+	close(l1005);
+	if (h_failed == 0 && getenv("HVL_TEST_KEEP") == NULL)
+		h_rmtree(dir);
+	else
+		fprintf(stderr, "files in %s\n", dir);
+	return h_finish("test_vsock_e2e");
+}
