@@ -20,6 +20,7 @@ static const struct demo_remote_step steps[] = {
 	{ "rng", demo_rng_remote },
 	{ "rpmsg", demo_rpmsg_remote },
 	{ "vsock", demo_vsock_remote },
+	{ "9p", demo_9p_remote },
 };
 
 static void usage(FILE *f)

@@ -41,6 +41,7 @@ static const struct demo_linux_step steps[] = {
 	{ "rng", demo_rng_config, demo_rng_linux },
 	{ "rpmsg", demo_rpmsg_config, demo_rpmsg_linux },
 	{ "vsock", demo_vsock_config, demo_vsock_linux },
+	{ "9p", demo_9p_config, demo_9p_linux },
 };
 
 void demo_say(const char *fmt, ...)

@@ -119,4 +119,13 @@ int demo_vsock_config(struct demo *d, FILE *f);
 void demo_vsock_linux(struct demo *d);
 int demo_vsock_remote(struct demo_remote *d, char *detail, size_t dlen);
 
+/* 9p: Linux shares a directory with DEMO_9P_IN; the remote lists it, reads
+ * that file and renames its answer into DEMO_9P_OUT, which Linux reads. */
+#define DEMO_9P_IN   "from-linux.txt"
+#define DEMO_9P_OUT  "from-remote.txt"
+#define DEMO_9P_TEXT "hello from the Linux side of the share\n"
+int demo_9p_config(struct demo *d, FILE *f);
+void demo_9p_linux(struct demo *d);
+int demo_9p_remote(struct demo_remote *d, char *detail, size_t dlen);
+
 #endif /* HVL_DEMO_H */

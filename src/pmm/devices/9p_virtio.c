@@ -193,7 +193,7 @@ static void p9_stats(void *priv, char *buf, size_t len)
 {
 	struct p9dev *p = priv;
 
-	snprintf(buf, len, "9p: %llu requests (%llu Rlerror), in %llu B, out %llu B, %u fids open",
+	snprintf(buf, len, "9p: %llu requests (%llu malformed), in %llu B, out %llu B, %u fids open",
 		 (unsigned long long)p->requests, (unsigned long long)p->sess.errors,
 		 (unsigned long long)p->bytes_in, (unsigned long long)p->bytes_out, p->sess.nfids);
 }
