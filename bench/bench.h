@@ -6,7 +6,8 @@
  * Files: main.c (options, report, JSON), common.c (clock, waits, pinning,
  * phase runner), baselines.c (spin, futex, UNIX socket), vq_modes.c
  * (virtqueue round trip, one-way, idle loop), pmm_modes.c (the real
- * hvl-pmm: idle CPU, console round trip).
+ * hvl-pmm: idle CPU, console round trip), blk.c (virtio-blk sequential
+ * throughput against a direct read of the same file).
  */
 #ifndef HVL_BENCH_H
 #define HVL_BENCH_H
@@ -79,6 +80,7 @@ struct bench {
 	const char *pmm_path;    /* --pmm, or NULL: next to our own executable */
 	unsigned pmm_idle_ms;    /* idle PMM sampling window */
 	unsigned con_iters;      /* console round trips (plus 10% warm-up) */
+	unsigned blk_mib;        /* block modes: image size in MiB */
 };
 
 struct rtt {
@@ -177,5 +179,26 @@ int idle_drv(struct bench *b, struct view *v, void *arg);
  * missing hvl-pmm is a skip, not a failure), -1 otherwise.
  */
 int run_pmm_modes(struct bench *b, struct pmm_result *pr);
+
+/* Block sequential throughput (blk.c): 64 KiB requests, queue depth 8. */
+struct blk_result {
+	int found, ok;
+	char path[4096];         /* hvl-pmm used */
+	unsigned req_bytes, qd;
+	uint64_t bytes;          /* image size, one pass */
+	double direct_read_mbs, direct_write_mbs;
+	double blk_read_mbs, blk_write_mbs;           /* doorbell: sleep when nothing is used */
+	double blk_read_poll_mbs, blk_write_poll_mbs; /* busy-poll before sleeping */
+	double flush_ms;         /* the flush closing the write pass */
+};
+
+/*
+ * blk.c: the real hvl-pmm serving a b->blk_mib MiB image; a direct pread
+ * pass of the same file, then virtio-blk read and write passes.  Returns 0
+ * if everything that ran worked (a missing hvl-pmm is a skip), -1 otherwise.
+ */
+int run_blk_modes(struct bench *b, struct blk_result *r);
+void print_blk(const struct blk_result *r);
+void json_blk(const struct blk_result *r, FILE *js);
 
 #endif /* HVL_BENCH_H */

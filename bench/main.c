@@ -49,6 +49,7 @@ struct report {
 	uint64_t idle_wakeups;
 	int idle_ok;
 	struct pmm_result pmm;   /* the real hvl-pmm: idle CPU, console round trip */
+	struct blk_result blk;   /* virtio-blk sequential throughput beside a direct read (blk.c) */
 };
 
 static double ratio(const struct rtt *x, const struct rtt *y)
@@ -161,6 +162,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	else
 		printf("\nidle: FAILED\n");
 	print_pmm(b, rp);
+	print_blk(&rp->blk);
 	printf("\ntargets (informational, never an exit failure):\n");
 	for (i = 0; i < 4; i++)
 		printf("  %-34s %8.3f %s %-5.2f %s\n", tg[i].name, tg[i].value, tg[i].le ? "<=" : ">=",
@@ -192,6 +194,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	fprintf(js, "  ]},\n  \"idle\": {\"ok\": %s, \"ms\": %u, \"cpu_percent\": %.4f, \"sleeps\": %llu},\n",
 		rp->idle_ok ? "true" : "false", b->idle_ms, rp->idle_pct, (unsigned long long)rp->idle_wakeups);
 	json_pmm(rp, js);
+	json_blk(&rp->blk, js);
 	fprintf(js, "  \"targets\": [\n");
 	for (i = 0; i < 4; i++)
 		fprintf(js, "    {\"name\": \"%s\", \"value\": %.4f, \"limit\": %.2f, \"result\": \"%s\"}%s\n",
@@ -205,7 +208,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hvl-bench [--quick] [--iters N] [--msgs N] [--idle-ms N] [--spin-us N]\n"
-		"                 [--busy-poll-us N] [--pmm PATH] [--json FILE]\n"
+		"                 [--busy-poll-us N] [--pmm PATH] [--blk-mib N] [--json FILE]\n"
 		"  Driver and device run as two processes pinned to CPUs 0 and 1, sharing a memfd\n"
 		"  that each maps at a different address.\n"
 		"  --quick           short run (a few seconds; used by ctest bench_quick)\n"
@@ -219,6 +222,7 @@ static void usage(FILE *f)
 		"                    rings before enabling notifications and sleeping (default 50)\n"
 		"  --pmm PATH        hvl-pmm for the idle-PMM and console modes (default: next to\n"
 		"                    this executable; skipped if missing)\n"
+		"  --blk-mib N       block modes: image size in MiB (default 256, --quick 32)\n"
 		"  --json FILE       also write the results as JSON\n"
 		"Timing targets print PASS/MISS; they never change the exit status.\n", 5u);
 }
@@ -278,6 +282,7 @@ int main(int argc, char **argv)
 	b.busy_ns = 50000;
 	b.rounds = 5;
 	b.pmm_idle_ms = 2000;
+	b.blk_mib = 256;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -288,6 +293,7 @@ int main(int argc, char **argv)
 			b.msgs = 300000;
 			b.idle_ms = 300;
 			b.pmm_idle_ms = 1000;
+			b.blk_mib = 32;
 		} else if (strcmp(argv[i], "--pmm") == 0 && i + 1 < argc) {
 			b.pmm_path = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
@@ -296,6 +302,8 @@ int main(int argc, char **argv)
 			b.iters = (unsigned)x;
 		} else if (opt_num(argc, argv, &i, "--msgs", 1000, 1000000000000ull, &x)) {
 			b.msgs = x;
+		} else if (opt_num(argc, argv, &i, "--blk-mib", 1, 65536, &x)) {
+			b.blk_mib = (unsigned)x;
 		} else if (opt_num(argc, argv, &i, "--idle-ms", 100, 60000, &x)) {
 			b.idle_ms = (unsigned)x;
 		} else if (opt_num(argc, argv, &i, "--spin-us", 0, 1000000, &x)) {
@@ -394,6 +402,8 @@ int main(int argc, char **argv)
 	}
 	/* Last: it pins this process to the PMM's CPU. */
 	if (run_pmm_modes(&b, &rp.pmm) != 0)
+		failed = 1;
+	if (run_blk_modes(&b, &rp.blk) != 0)
 		failed = 1;
 
 	if (json != NULL) {

@@ -86,6 +86,7 @@ struct hvl_blk {
 	uint64_t data_bus;
 	uint64_t data_size;
 	char serial[HVL_BLK_ID_BYTES + 1u]; /* from GET_ID at open, NUL-terminated */
+	uint32_t poll_spins;         /* busy-poll rounds before sleeping (0 = none) */
 	/* Statistics. */
 	uint64_t reqs, errors;
 };
@@ -124,6 +125,13 @@ unsigned hvl_blk_max_inflight(const struct hvl_blk *b);
 
 /* Requests submitted and not yet returned by hvl_blk_poll(). */
 unsigned hvl_blk_inflight(const struct hvl_blk *b);
+
+/*
+ * Busy-poll the used ring for up to @spins relax() rounds (os->relax) before
+ * sleeping on the doorbell.  Default 0: sleep at once.  Spinning trades CPU
+ * for latency: while we spin the PMM completes without waking us.
+ */
+void hvl_blk_set_poll_spin(struct hvl_blk *b, uint32_t spins);
 
 /* True (1) if the device reports DEVICE_NEEDS_RESET or the ring is broken. */
 int hvl_blk_broken(const struct hvl_blk *b);

@@ -106,6 +106,32 @@ static int in_data_area(const struct hvl_blk *b, const void *p, uint32_t len)
 }
 
 /*
+ * Busy-poll the used ring for up to b->poll_spins relax() rounds before
+ * sleeping (hvl_blk_set_poll_spin): while we spin, interrupts stay
+ * suppressed, so the PMM pushes without ringing our doorbell.  Returns 1
+ * as soon as a used entry shows up.
+ */
+static int blk_spin(struct hvl_blk *b)
+{
+	const struct hvl_os_ops *os = b->vdev.r->cfg.os;
+	uint32_t i;
+
+	for (i = 0u; i < b->poll_spins; i++) {
+		if (hvl_vq_drv_more_used(&b->vq) != 0)
+			return 1;
+		if (os->relax != NULL)
+			os->relax(b->vdev.r->cfg.os_ctx);
+	}
+	return 0;
+}
+
+void hvl_blk_set_poll_spin(struct hvl_blk *b, uint32_t spins)
+{
+	if (b != NULL)
+		b->poll_spins = spins;
+}
+
+/*
  * Wait until the ring has a used entry, @timeout_ms after @start at the
  * latest, enabling interrupts only around the sleep (see the console
  * driver for the reasoning).  Bounded by the deadline.
@@ -122,6 +148,8 @@ static int blk_wait_used(struct hvl_blk *b, uint64_t start, uint32_t timeout_ms)
 		elapsed = hvl_remote_now(b->vdev.r) - start;
 		if (elapsed >= timeout_ms)
 			return -ETIMEDOUT;
+		if (blk_spin(b) != 0)
+			return 0;
 		if (hvl_vq_drv_enable_cb(&b->vq) != 0) {
 			hvl_vq_drv_disable_cb(&b->vq);
 			return 0;
