@@ -53,7 +53,7 @@ static const char *const net_opts[] = { "backend", "ifname", "path", "mode", "ma
 static const char *const vsock_opts[] = { "cid", "listen", "prefix", "port.", "max_conn",
 					  "buf_size", NULL };
 
-/* 9p: the exported directory, mount tag, limits, optional socket (virtio 1.2 §5.?). */
+/* 9p: the exported directory, mount tag, limits, optional socket (docs/CONFIG.md). */
 static const char *const p9_opts[] = { "path", "tag", "readonly", "max_fids", "msize", "listen",
 				       NULL };
 

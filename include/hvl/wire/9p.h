@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * virtio-9p wire format (virtio 1.2 §5.? "9P transport", device ID 9) and
+ * virtio-9p wire format (device ID 9, "9P transport" in the virtio 1.2 §5 table;
+ * the layout is the one Linux's virtio_9p.h and QEMU use) and
  * the 9P2000.L message numbers and field sizes both sides use.
  *
  * The device has one request queue.  Each chain is the device-readable

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * virtio-9p backend of the PMM (virtio 1.2 §5.? "9P transport", device ID 9):
+ * virtio-9p backend of the PMM (device ID 9, "9P transport" in the virtio
+ * 1.2 §5 table, layout as in Linux's virtio_9p.h):
  * one request queue, each chain a device-readable T-message followed by
  * device-writable space for the R-message; config space carries the mount
  * tag (VIRTIO_9P_MOUNT_TAG).  The 9P work itself is the transport-

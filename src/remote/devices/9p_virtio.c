@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * virtio-9p transport for the remote's 9P client (virtio 1.2 §5.? "9P
+ * virtio-9p transport for the remote's 9P client (device ID 9, "9P
  * transport"): one request queue; each request is a chain of the
  * device-readable T-message buffer followed by the device-writable
  * R-message buffer.  Both buffers are carved once from the device's data
