@@ -4,22 +4,28 @@
 #
 #   make demo     install deps (as root), build, run scripts/demo.sh
 #   make test     install deps, build, ctest; ASan+UBSan build and ctest;
+#                 TSan build and ctest; each fuzz target briefly;
 #                 freestanding ARM build of the remote library; cppcheck
 #   make          configure + build into build/
 #   make bench    build, run ./build/hvl-bench $(BENCH_ARGS)
 #   make cross    scripts/cross-build.sh (Cortex-M4 and Cortex-R5)
 #   make cppcheck scripts/cppcheck.sh (cppcheck + MISRA report)
-#   make fuzz     libFuzzer targets (none yet)
+#   make fuzz     libFuzzer targets of fuzz/, FUZZ_SECONDS (300) each
 #   make deps     scripts/deps.sh: check / install Debian packages
 #   make clean    remove every build directory
 #
-# Knobs: JOBS (parallel jobs, default 2), BENCH_ARGS, BUILD_DIR, SAN_DIR.
+# Knobs: JOBS (parallel jobs, default 2), BENCH_ARGS, BUILD_DIR, SAN_DIR,
+# FUZZ_RUNS (per target in make test), FUZZ_SECONDS (per target in make fuzz).
 
 JOBS       ?= 2
 BUILD_DIR  ?= build
 SAN_DIR    ?= build-san
 TSAN_DIR   ?= build-tsan
 BENCH_ARGS ?=
+# make test runs each fuzz target this many times from its seeds; make fuzz
+# runs each for FUZZ_SECONDS (scripts/fuzz.sh, build-fuzz/).
+FUZZ_RUNS    ?= 50000
+FUZZ_SECONDS ?= 300
 CMAKE      ?= cmake
 CTEST      ?= ctest
 
@@ -53,12 +59,12 @@ step = +@printf '\n==> %s\n' '$(1)'; t0=$$(date +%s); \
 	else printf '<== %s: FAILED after %ss\n' '$(1)' $$(( $$(date +%s) - t0 )); exit 1; fi
 
 .PHONY: all build deps configure check san san-build san-check tsan-build tsan-check test demo bench \
-        fuzz cross cppcheck clean help
+        fuzz fuzz-quick cross cppcheck clean help
 
 all: build
 
 help:
-	@sed -n '3,16s/^# \{0,1\}//p' Makefile
+	@sed -n '3,18s/^# \{0,1\}//p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -108,6 +114,7 @@ test:
 	$(call step,sanitizer ctest,san-check)
 	$(call step,thread sanitizer build,tsan-build)
 	$(call step,thread sanitizer ctest (PMM threads),tsan-check)
+	$(call step,fuzz targets ($(FUZZ_RUNS) runs each),fuzz-quick)
 	$(call step,cross build (arm-none-eabi),cross)
 	$(call step,cppcheck,cppcheck)
 	@printf '\nmake test: all steps passed in %ss\n' $$(( $$(date +%s) - $(T0) ))
@@ -127,8 +134,12 @@ bench:
 	  { echo "make bench: $(BUILD_DIR)/hvl-bench was not built (bench/ has no target yet?)"; exit 1; }
 	./$(BUILD_DIR)/hvl-bench $(BENCH_ARGS)
 
+# libFuzzer (clang, separate tree build-fuzz/): short in make test, long here.
 fuzz:
-	@echo "make fuzz: no fuzzers yet (libFuzzer targets will live in fuzz/)"
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh --long
+
+fuzz-quick:
+	FUZZ_RUNS=$(FUZZ_RUNS) JOBS=$(JOBS) scripts/fuzz.sh --quick
 
 cross:
 	MAKEFLAGS= JOBS=$(JOBS) scripts/cross-build.sh
@@ -137,4 +148,4 @@ cppcheck:
 	JOBS=$(JOBS) scripts/cppcheck.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(SAN_DIR) $(TSAN_DIR) build-arm build-cppcheck
+	rm -rf $(BUILD_DIR) $(SAN_DIR) $(TSAN_DIR) build-arm build-cppcheck build-fuzz

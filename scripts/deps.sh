@@ -22,7 +22,8 @@ PACKAGES=(
   libinih-dev              # hvl-pmm configuration file parser
   gcc-arm-none-eabi        # freestanding remote library: Cortex-M4 / Cortex-R5
   libnewlib-arm-none-eabi  # C headers (string.h, ...) for arm-none-eabi
-  clang                    # libFuzzer (make fuzz)
+  clang                    # libFuzzer (make fuzz, the fuzz step of make test)
+  libclang-rt-14-dev       # clang's sanitizer and libFuzzer runtimes (-fsanitize=fuzzer)
   cppcheck                 # scripts/cppcheck.sh, with its misra addon
   python3                  # the cppcheck misra addon is a python script
   diod                     # independent 9P2000.L server and clients for test_9p_e2e

@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Write the seed corpora of the fuzz targets into fuzz/corpus/<target>/.
+
+Deterministic: running it again rewrites the same bytes, so the committed
+seeds can be regenerated (python3 fuzz/gen_seeds.py).  Regression inputs
+(crash-*) in the same folders are kept; only seed-* files are rewritten.
+Each target's input format is described at the top of its fuzz_<name>.c.
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Descriptor flags and feature bits (include/hvl/wire/vring.h, region.h).
+NEXT, WRITE, INDIRECT = 1, 2, 4
+F_INDIRECT = 1 << 28
+F_EVENT_IDX = 1 << 29
+F_VERSION_1 = 1 << 32
+
+
+def desc(addr, length, flags=0, nxt=0):
+    return struct.pack('<QIHH', addr, length, flags, nxt)
+
+
+def put(img, off, data):
+    img[off:off + len(data)] = data
+
+
+# --------------------------------------------------------------- fuzz_ring
+RING_WIN = 4096
+RING_BASES = [0, 0x10000, 0x80000000, (1 << 64) - RING_WIN]
+
+
+class Ring:
+    """A window image with a standard layout (fuzz_ring.c header byte 2 = 0)."""
+
+    def __init__(self, log2num, base_sel=1):
+        self.num = 1 << log2num
+        self.log2 = log2num
+        self.base_sel = base_sel
+        self.base = RING_BASES[base_sel]
+        self.img = bytearray(RING_WIN)
+        self.avail = 16 * self.num
+        self.used = (self.avail + 6 + 2 * self.num + 3) & ~3
+
+    def bus(self, off):
+        return self.base + off
+
+    def set_desc(self, i, off, length, flags=0, nxt=0):
+        put(self.img, 16 * i, desc(self.bus(off), length, flags, nxt))
+
+    def set_avail(self, heads, idx=None, used_event=0, flags=0):
+        put(self.img, self.avail, struct.pack('<HH', flags, len(heads) if idx is None else idx))
+        for k, h in enumerate(heads):
+            put(self.img, self.avail + 4 + 2 * k, struct.pack('<H', h))
+        put(self.img, self.avail + 4 + 2 * self.num, struct.pack('<H', used_event))
+
+    def input(self, script, feat_bits=0, cap=0):
+        hdr = bytes([self.log2, feat_bits | (self.base_sel << 4), 0, cap, 0, 0, 0, 0])
+        return hdr + bytes([len(script)]) + bytes(script) + bytes(self.img)
+
+
+def ring_seeds():
+    s = {}
+    # Two-buffer chain: pop, push, interrupt decision, re-enable.
+    r = Ring(3)
+    r.set_desc(0, 0x800, 16, NEXT, 1)
+    r.set_desc(1, 0x900, 32, WRITE)
+    r.set_avail([0])
+    s['seed-simple'] = r.input([0, 1, 0xff, 2, 3])
+    # Indirect table: readable, readable, writable; with cache hooks.
+    r = Ring(3)
+    r.set_desc(0, 0x400, 48, INDIRECT)
+    put(r.img, 0x400, desc(r.bus(0x800), 8, NEXT, 1) + desc(r.bus(0x808), 8, NEXT, 2) +
+        desc(r.bus(0xa00), 64, WRITE))
+    r.set_avail([0])
+    s['seed-indirect'] = r.input([0, 1, 0x80, 2], feat_bits=2 | 4)
+    # EVENT_IDX, three chains, then the driver posts a fourth (avail idx 3 -> 4).
+    r = Ring(3)
+    for i in range(4):
+        r.set_desc(i, 0x800 + 0x40 * i, 0x40, WRITE)
+    r.set_avail([0, 1, 2, 3], idx=3, used_event=1)
+    avail_idx = r.avail + 2
+    s['seed-event-idx'] = r.input([0, 0, 1, 0x10, 2, 4, 0, 1, 0, 2,
+                                   6, avail_idx & 0xff, avail_idx >> 8, 4, 0, 3, 0, 1, 0xff, 2],
+                                  feat_bits=1 | 4)
+    # Direct descriptors then an indirect one at the end of the chain (2.7.5.3.2).
+    r = Ring(2)
+    r.set_desc(0, 0x800, 4, NEXT, 1)
+    r.set_desc(1, 0x400, 32, INDIRECT)
+    put(r.img, 0x400, desc(r.bus(0x900), 4, NEXT, 1) + desc(r.bus(0x910), 4, WRITE))
+    r.set_avail([0])
+    s['seed-direct-then-indirect'] = r.input([0, 1, 0xff], feat_bits=2)
+    # A loop: descriptor 0 chains to itself.  Fault, and it stays.
+    r = Ring(3)
+    r.set_desc(0, 0x800, 4, NEXT, 0)
+    r.set_avail([0])
+    s['seed-loop'] = r.input([0, 0, 5, 3])
+    # A buffer beyond the window's end.
+    r = Ring(3)
+    r.set_desc(0, RING_WIN - 4, 8)
+    r.set_avail([0])
+    s['seed-outside'] = r.input([0, 0])
+    # Window at the top of the 64-bit bus space, chain up to its last byte.
+    r = Ring(3, base_sel=3)
+    r.set_desc(0, RING_WIN - 16, 16, WRITE)
+    r.set_avail([0])
+    s['seed-top-of-bus'] = r.input([0, 1, 0xff, 2])
+    # Bad geometry: raw queue size 0 and raw misaligned offsets.
+    s['seed-size-zero'] = bytes([0x80, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+    s['seed-misaligned'] = bytes([3, 0x10, 1, 0, 0, 0, 0, 0]) + struct.pack('<HHH', 8, 0x200, 0x300) + b'\x01\x00'
+    # Avail index far ahead of the ring.
+    r = Ring(3)
+    r.set_desc(0, 0x800, 4)
+    r.set_avail([0], idx=200)
+    s['seed-avail-jump'] = r.input([0, 5])
+    return s
+
+
+# --------------------------------------------------------------- fuzz_regs
+# Actions of fuzz_regs.c act(); register indexes into its reg_table.
+R_DFSEL, R_DRVFEAT, R_DRVFEATSEL, R_QSEL, R_QNUM, R_QREADY, R_QNOTIFY, R_INTACK, \
+    R_STATUS, R_QDESCLO, R_QDESCHI, R_QDRVLO, R_QDEVLO, R_SHMSEL, R_QRESET, R_CFG = range(16)
+ACK, DRIVER, DRIVER_OK, FEATURES_OK, NEEDS_RESET, FAILED = 1, 2, 4, 8, 64, 128
+
+
+def reg(idx, val):
+    return bytes([1 | (idx << 4)]) + struct.pack('<I', val)
+
+
+def raw_txn(off, val, size, step=1):
+    return bytes([0 | ((step - 1) << 4)]) + struct.pack('<HIB', off, val, size)
+
+
+def post(q, n, wmask, bufs):
+    """fuzz_regs action 8: bufs = [(slot, len-1)] per descriptor."""
+    out = bytes([8, q, n - 1, wmask])
+    for slot, ln in bufs:
+        out += bytes([slot, ln])
+    return out
+
+
+def regs_hdr(queues=2, log2=3, feat=3, flags=0, cfg=12):
+    return bytes([queues - 1, log2, feat, flags, cfg, 0, 0, 0])
+
+
+SERVE, SERVE_ALL, KICK, RESET = bytes([13]), bytes([0x8d]), bytes([12]), bytes([9])
+
+
+def regs_seeds():
+    s = {}
+    bring_up = bytes([7, 3]) + SERVE
+    s['seed-static-start-echo'] = (regs_hdr() + bring_up +
+                                   post(0, 2, 0b10, [(0, 15), (1, 31)]) +
+                                   post(1, 3, 0b100, [(2, 7), (3, 7), (4, 63)]) +
+                                   KICK + SERVE_ALL + RESET + SERVE)
+    # Queue 0 configured through the registers (size 8 at window 0x2000/0x2400/0x2600).
+    s['seed-register-setup'] = (regs_hdr(queues=1, feat=0) +
+                                struct.pack('<BQ', 3, F_VERSION_1) +
+                                reg(R_STATUS, ACK) + reg(R_STATUS, ACK | DRIVER) +
+                                reg(R_STATUS, ACK | DRIVER | FEATURES_OK) +
+                                bytes([10, 0, 3]) + struct.pack('<HHH', 0x2000, 0x2400, 0x2600) +
+                                reg(R_STATUS, ACK | DRIVER | FEATURES_OK | DRIVER_OK) +
+                                post(0, 1, 1, [(5, 100)]) + SERVE + reg(R_QNOTIFY, 0) + SERVE_ALL)
+    # Features and shared-memory selectors, interrupt ack, config writes.
+    s['seed-selectors-config'] = (regs_hdr(feat=15, cfg=16) +
+                                  reg(R_DFSEL, 1) + reg(R_DFSEL, 0) + reg(R_DFSEL, 7) +
+                                  reg(R_DRVFEATSEL, 1) + reg(R_DRVFEAT, 1) +
+                                  reg(R_DRVFEATSEL, 0) + reg(R_DRVFEAT, 1 << 29) +
+                                  reg(R_SHMSEL, 0) + reg(R_SHMSEL, 1) +
+                                  bytes([11, 8]) + struct.pack('<IB', 0x41, 2) +
+                                  bytes([11, 15]) + struct.pack('<IB', 0x101, 0) +
+                                  bytes([11, 1]) + struct.pack('<IB', 0x1, 2) +
+                                  reg(R_INTACK, 3) + bytes([6]) + struct.pack('<II', 1, 1) +
+                                  reg(R_STATUS, ACK | DRIVER | FEATURES_OK) +
+                                  reg(R_STATUS, ACK | DRIVER | FEATURES_OK | DRIVER_OK) + SERVE)
+    # Violations: bits cleared without reset, NEEDS_RESET from the driver,
+    # missing queue, DRIVER_OK without FEATURES_OK, unknown registers, a
+    # transaction sequence that jumps, bad sizes.
+    s['seed-violations'] = (regs_hdr() + reg(R_STATUS, ACK | DRIVER) + reg(R_STATUS, ACK) +
+                            RESET + reg(R_STATUS, NEEDS_RESET) + RESET +
+                            reg(R_STATUS, ACK | DRIVER | DRIVER_OK) + RESET +
+                            reg(R_QSEL, 9) + reg(R_QREADY, 1) + RESET +
+                            reg(R_QNOTIFY, 15) + raw_txn(0x0c, 5, 4) + raw_txn(0x31, 1, 4) +
+                            raw_txn(0x30, 1, 2, step=3) + raw_txn(0x3fc, 1, 4) +
+                            raw_txn(0x400, 1, 4) + bytes([2, 12]) + SERVE_ALL)
+    # A driver that tears down a live queue, refuses features, then fails.
+    s['seed-live-queue'] = (regs_hdr(flags=0) + bring_up + reg(R_QSEL, 0) + reg(R_QREADY, 0) +
+                            RESET + struct.pack('<BQ', 3, 1 << 50) +
+                            reg(R_STATUS, ACK | DRIVER | FEATURES_OK) +
+                            reg(R_STATUS, ACK | DRIVER | FEATURES_OK | FAILED) + RESET)
+    # driver_ok() refuses; stale driver-area words from a previous session.
+    s['seed-driver-ok-refused'] = (regs_hdr(flags=1 | 4) + bytes(range(64)) + bring_up +
+                                   bytes([2, 0]) + SERVE)
+    # The remote scribbles into rings and into the PMM's own register block.
+    s['seed-scribbles'] = (regs_hdr() + bring_up + post(0, 1, 1, [(0, 7)]) +
+                           bytes([4]) + struct.pack('<HB', 1024 + 2, 2) + b'\x30\x00' +
+                           bytes([2, 0]) +
+                           bytes([5]) + struct.pack('<HB', 0x70, 4) + b'\x00\x00\x00\x00' +
+                           bytes([5]) + struct.pack('<HB', 0x440, 8) + bytes(8) + SERVE_ALL)
+    return s
+
+
+# ------------------------------------------------------------ fuzz_console
+RXQ, TXQ = 0, 1
+
+
+def cpost(q, n, wmask, bufs):
+    """fuzz_console action 0: post a chain (same arguments as fuzz_regs')."""
+    return bytes([0]) + post(q, n, wmask, bufs)[1:]
+
+
+def con_hdr(log2=6, feat=3, small_pipe=0):
+    return bytes([log2, feat, small_pipe, 0])
+
+
+def con_input(data):
+    return bytes([3, len(data)]) + data
+
+
+C_DRAIN, C_LOOP, C_KICK, C_SERVE_ALL = bytes([4]), bytes([5]), bytes([10]), bytes([0x8f])
+
+
+def console_seeds():
+    s = {}
+    s['seed-transmit'] = (con_hdr() + cpost(TXQ, 2, 0, [(0, 15), (1, 99)]) +
+                          cpost(TXQ, 1, 0, [(2, 0)]) + C_DRAIN + C_SERVE_ALL)
+    s['seed-receive'] = (con_hdr() + cpost(RXQ, 1, 1, [(3, 63)]) + con_input(b'hello, remote\n') +
+                         cpost(RXQ, 2, 3, [(4, 3), (5, 127)]) + con_input(bytes(range(200))) +
+                         C_KICK + C_SERVE_ALL)
+    # 4 KiB FIFO: the transmitq outruns it, the chain is held, EPOLLOUT resumes it.
+    flood = b''.join(cpost(TXQ, 4, 0, [(k, 127), (k + 1, 127), (k + 2, 127), (k + 3, 127)])
+                     for k in range(0, 28, 2))
+    s['seed-flow-control'] = (con_hdr(small_pipe=1) + flood + C_LOOP + C_DRAIN + C_LOOP + C_KICK +
+                              C_DRAIN + C_LOOP + C_SERVE_ALL + C_DRAIN)
+    s['seed-reset-while-held'] = (con_hdr(log2=3, small_pipe=1) + flood[:200] +
+                                  bytes([8, 3]) + C_DRAIN + C_LOOP + flood[:60] + C_SERVE_ALL)
+    # Wrong-direction chains fail the device; a reset brings it back.
+    s['seed-wrong-direction'] = (con_hdr() + cpost(TXQ, 2, 2, [(0, 7), (1, 7)]) + bytes([8, 0]) +
+                                 con_input(b'x') + cpost(RXQ, 2, 2, [(2, 7), (3, 7)]) + bytes([8, 1]) +
+                                 cpost(RXQ, 1, 1, [(4, 7)]) + C_SERVE_ALL)
+    s['seed-emerg-config'] = (con_hdr(feat=0) + bytes([7, 8]) + struct.pack('<IB', 0x41, 2) +
+                              bytes([7, 8]) + struct.pack('<IB', 0x42, 0) +
+                              bytes([7, 0]) + struct.pack('<IB', 0x50, 1) +
+                              bytes([7, 13]) + struct.pack('<IB', 0x43, 2) + C_DRAIN)
+    return s
+
+
+# ---------------------------------------------------------------- fuzz_blk
+T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WZ, T_LIFETIME, T_RAW = range(8)
+
+
+def breq(t, sector, shape, segs=(), raw_type=None, raw_sector=None):
+    """fuzz_blk request action: t indexes its type table; segs are length codes
+    (or (code, sector, num, flags) for DISCARD/WRITE_ZEROES ranges)."""
+    out = bytes([0, t])
+    if raw_sector is not None:
+        out += bytes([0x80])
+    else:
+        out += bytes([sector])
+    out += bytes([shape | len(segs)])
+    if raw_type is not None:
+        out = out[:2] + struct.pack('<I', raw_type) + out[2:]
+    if raw_sector is not None:
+        # the u64 follows the selector byte
+        out = out[:-1] + struct.pack('<Q', raw_sector) + out[-1:]
+    for sg in segs:
+        out += bytes(sg) if isinstance(sg, tuple) else bytes([sg])
+    return out
+
+
+def blk_seeds():
+    s = {}
+    hdr = bytes([6 << 1, 0x1f, 0, 0])
+    s['seed-read-write'] = (hdr + breq(T_OUT, 5, 0, [1, 0]) + breq(T_IN, 5, 0, [1]) +
+                            breq(T_IN, 0, 0, [0, 0, 0]) + breq(T_FLUSH, 0, 0))
+    s['seed-get-id-lifetime'] = hdr + breq(T_GET_ID, 0, 0, [0]) + breq(T_LIFETIME, 0, 0, [0])
+    s['seed-discard-zeroes'] = (hdr + breq(T_DISCARD, 0, 0, [(0, 3, 4, 0)]) +
+                                breq(T_WZ, 0, 0, [(0, 10, 2, 1)]) +
+                                breq(T_WZ, 0, 0, [(1, 120, 8, 0)]) +
+                                breq(T_DISCARD, 0, 0, [(0, 127, 9, 0)]))
+    s['seed-bad-requests'] = (hdr + breq(T_IN, 139, 0, [0]) +
+                              breq(T_IN, 0, 0, [0], raw_sector=(1 << 64) - 1) +
+                              breq(T_IN, 0, 0x20, [0]) +      # no status byte
+                              breq(T_IN, 0, 0x10, []) +       # 8-byte header
+                              breq(T_IN, 0, 0x04, [0]) +      # data in the wrong direction
+                              breq(T_OUT, 0, 0, [0x85]) +     # 46 bytes: not a sector multiple
+                              breq(T_RAW, 0, 0x40, [0], raw_type=0x7fffffff) +
+                              breq(T_FLUSH, 0, 0, [0]))       # flush with data
+    s['seed-readonly'] = (bytes([1 | (3 << 1), 0x1f, 0, 0]) + breq(T_OUT, 1, 0, [0]) +
+                          breq(T_DISCARD, 0, 0, [(0, 1, 1, 0)]) + breq(T_IN, 1, 0, [0]))
+    s['seed-serial-too-long'] = bytes([0x10, 0, 0, 0]) + breq(T_IN, 0, 0, [0])
+    s['seed-no-features'] = bytes([6 << 1, 0, 0, 0]) + breq(T_DISCARD, 0, 0, [(0, 1, 1, 0)]) + breq(T_WZ, 0, 0, [(0, 1, 1, 0)])
+    return s
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, 'corpus', target)
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if name.startswith('seed-'):
+            os.unlink(os.path.join(d, name))
+    for name, data in sorted(seeds.items()):
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(data)
+    print('%s: %d seeds' % (target, len(seeds)))
+
+
+GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
+              'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds}
+
+
+def main():
+    for target, gen in GENERATORS.items():
+        write(target, gen())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
