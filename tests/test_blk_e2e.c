@@ -6,11 +6,13 @@
  *
  *   - open: capacity, read-only flag and GET_ID serial as configured;
  *   - random reads and writes, synchronous and up to 8 in flight, checked
- *     against a shadow copy; after a flush the image file equals the shadow;
+ *     against a shadow copy, then WRITE_ZEROES and DISCARD; after a flush the
+ *     image file equals the shadow;
  *   - bad requests built by hand on the ring (sector beyond capacity,
  *     sector+length overflow, length not a multiple of 512, no status byte,
  *     unknown type, write on the read-only disk, short header, wrong data
- *     direction, a feature not negotiated): IOERR/UNSUPP or a zero-length
+ *     direction, bad DISCARD/WRITE_ZEROES ranges and flags, a feature not
+ *     offered): IOERR/UNSUPP or a zero-length
  *     completion, nothing written (the files are compared), PMM alive and
  *     the disk still usable;
  *   - flush durability: writes acknowledged by a flush, then SIGKILL to the
@@ -190,6 +192,46 @@ static void random_io(struct hvl_blk *b, uint8_t *area, unsigned nops)
 	CHECK_EQ(sync_ok, sync_n);
 }
 
+/*
+ * WRITE_ZEROES (plain and with UNMAP) leaves zeroes; DISCARD leaves
+ * unspecified content (§5.2.6), so the shadow takes what the disk now reads.
+ */
+static void discard_zeroes(struct hvl_blk *b, uint8_t *area)
+{
+	struct hvl_blk_dwz_seg *g = (struct hvl_blk_dwz_seg *)(void *)area;
+	struct hvl_blk_done dn[2];
+	int n, got = 0, ok = 1;
+
+	hvl_le64_put(&g[0].sector, 100);
+	hvl_le32_put(&g[0].num_sectors, 40);
+	hvl_le32_put(&g[0].flags, 0);
+	hvl_le64_put(&g[1].sector, 300);
+	hvl_le32_put(&g[1].num_sectors, 8);
+	hvl_le32_put(&g[1].flags, HVL_BLK_DWZ_F_UNMAP);
+	hvl_le64_put(&g[2].sector, 1000);
+	hvl_le32_put(&g[2].num_sectors, 16);
+	hvl_le32_put(&g[2].flags, 0);
+	CHECK_EQ(hvl_blk_submit(b, HVL_BLK_T_WRITE_ZEROES, 0, &g[0], 32, &g[0]), 0);
+	CHECK_EQ(hvl_blk_submit(b, HVL_BLK_T_DISCARD, 0, &g[2], 16, &g[2]), 0);
+	while (got < 2 && (n = hvl_blk_poll(b, dn, 2, IO_MS)) > 0) {
+		int k;
+
+		for (k = 0; k < n; k++)
+			ok &= dn[k].status == 0;
+		got += n;
+	}
+	CHECK_EQ(got, 2);
+	CHECK(ok);
+	memset(shadow + 100 * 512, 0, 40 * 512);
+	memset(shadow + 300 * 512, 0, 8 * 512);
+	CHECK_EQ(hvl_blk_read(b, 1000, area + 4096, 16 * 512, IO_MS), 0);
+	memcpy(shadow + 1000 * 512, area + 4096, 16 * 512);
+	CHECK_EQ(hvl_blk_read(b, 96, area + 4096, 48 * 512, IO_MS), 0);
+	CHECK(memcmp(area + 4096, shadow + 96 * 512, 48 * 512) == 0);
+	/* The library refuses what it can see is wrong. */
+	CHECK_EQ(hvl_blk_submit(b, HVL_BLK_T_DISCARD, 0, &g[0], 20, NULL), -EINVAL);
+}
+
 /* ------------------------------------------------------ bad requests */
 
 /* Post a hand-made chain on the ring and wait for it.  Returns the used length or -1. */
@@ -230,11 +272,33 @@ static void bad_rw(struct bad_ctx *x, const char *what, uint32_t type, uint64_t 
 		   uint8_t want_status)
 {
 	struct hvl_sg sg[3] = { { x->hdr_bus, 16 }, { x->data_bus, len }, { x->status_bus, 1 } };
+	/* Device-readable data for writes and range arrays, writable otherwise. */
+	int rd = type == HVL_BLK_T_OUT || type == HVL_BLK_T_DISCARD || type == HVL_BLK_T_WRITE_ZEROES;
 	long u;
 
 	set_hdr(x, type, sector);
 	memset(x->data, 0x5A, len);
-	u = raw(x->b, sg, type == HVL_BLK_T_OUT ? 2 : 1, type == HVL_BLK_T_OUT ? 1 : 2);
+	u = raw(x->b, sg, rd ? 2 : 1, rd ? 1 : 2);
+	if (u != 1 || *x->status != want_status)
+		fprintf(stderr, "bad request '%s': used %ld, status %u (want 1, %u)\n", what, u,
+			*x->status, want_status);
+	CHECK_EQ(u, 1);
+	CHECK_EQ(*x->status, want_status);
+}
+
+/* One DISCARD / WRITE_ZEROES range by hand; expect @want_status. */
+static void dwz(struct bad_ctx *x, const char *what, uint32_t type, uint64_t sector, uint32_t num,
+		uint32_t flags, uint8_t want_status)
+{
+	struct hvl_sg sg[3] = { { x->hdr_bus, 16 }, { x->data_bus, 16 }, { x->status_bus, 1 } };
+	struct hvl_blk_dwz_seg *g = (struct hvl_blk_dwz_seg *)(void *)x->data;
+	long u;
+
+	set_hdr(x, type, 0);
+	hvl_le64_put(&g->sector, sector);
+	hvl_le32_put(&g->num_sectors, num);
+	hvl_le32_put(&g->flags, flags);
+	u = raw(x->b, sg, 2, 1);
 	if (u != 1 || *x->status != want_status)
 		fprintf(stderr, "bad request '%s': used %ld, status %u (want 1, %u)\n", what, u,
 			*x->status, want_status);
@@ -265,8 +329,14 @@ static void bad_requests(struct hvl_blk *b, struct hvl_blk *ro, uint8_t *area)
 	bad_rw(&x, "read length not a multiple of 512", HVL_BLK_T_IN, 0, 700, HVL_BLK_S_IOERR);
 	bad_rw(&x, "unknown type", 99, 0, 512, HVL_BLK_S_UNSUPP);
 	bad_rw(&x, "GET_LIFETIME", HVL_BLK_T_GET_LIFETIME, 0, 512, HVL_BLK_S_UNSUPP);
-	bad_rw(&x, "DISCARD not negotiated", HVL_BLK_T_DISCARD, 0, 16, HVL_BLK_S_UNSUPP);
-	bad_rw(&x, "WRITE_ZEROES not negotiated", HVL_BLK_T_WRITE_ZEROES, 0, 16, HVL_BLK_S_UNSUPP);
+	/* DISCARD / WRITE_ZEROES ranges: checked before anything is applied. */
+	dwz(&x, "write zeroes across the end", HVL_BLK_T_WRITE_ZEROES, cap - 1, 2, 0, HVL_BLK_S_IOERR);
+	dwz(&x, "write zeroes sector overflow", HVL_BLK_T_WRITE_ZEROES, UINT64_MAX, 1, 0, HVL_BLK_S_IOERR);
+	dwz(&x, "discard of 0 sectors", HVL_BLK_T_DISCARD, 0, 0, 0, HVL_BLK_S_IOERR);
+	dwz(&x, "discard with UNMAP", HVL_BLK_T_DISCARD, 0, 8, HVL_BLK_DWZ_F_UNMAP, HVL_BLK_S_UNSUPP);
+	dwz(&x, "write zeroes, unknown flag", HVL_BLK_T_WRITE_ZEROES, 0, 8, 2, HVL_BLK_S_UNSUPP);
+	bad_rw(&x, "discard range array not a multiple of 16", HVL_BLK_T_DISCARD, 0, 512 + 8,
+	       HVL_BLK_S_IOERR);
 
 	/* No status byte: only readable buffers.  Completed with length 0, status untouched. */
 	set_hdr(&x, HVL_BLK_T_OUT, 0);
@@ -325,6 +395,9 @@ static void bad_requests(struct hvl_blk *b, struct hvl_blk *ro, uint8_t *area)
 		y.status_bus = hvl_vdev_bus(&ro->vdev, y.status);
 		y.data_bus = hvl_vdev_bus(&ro->vdev, y.data);
 		bad_rw(&y, "write on a read-only disk", HVL_BLK_T_OUT, 0, 512, HVL_BLK_S_IOERR);
+		/* A read-only disk offers neither: not negotiated, UNSUPP. */
+		dwz(&y, "discard not offered", HVL_BLK_T_DISCARD, 0, 8, 0, HVL_BLK_S_UNSUPP);
+		dwz(&y, "write zeroes not offered", HVL_BLK_T_WRITE_ZEROES, 0, 8, 0, HVL_BLK_S_UNSUPP);
 		CHECK_EQ(hvl_blk_write(ro, 0, y.data, 512, IO_MS), -EROFS);
 	}
 
@@ -441,6 +514,7 @@ int main(int argc, char **argv)
 	}
 
 	random_io(&disk, area, nops);
+	discard_zeroes(&disk, area);
 	CHECK_EQ(hvl_blk_flush(&disk, IO_MS), 0);
 	CHECK(file_equals(img, shadow, DISK_BYTES));
 

@@ -96,7 +96,7 @@ size_t hvl_blk_storage_size(uint16_t qsize);
 
 /*
  * Open the @nth block device (0-based) of @r: static start with EVENT_IDX,
- * FLUSH, RO, SEG_MAX, SIZE_MAX and BLK_SIZE wanted, read the capacity,
+ * FLUSH, RO, SEG_MAX, SIZE_MAX, BLK_SIZE, DISCARD and WRITE_ZEROES wanted, read the capacity,
  * carve the request slots, DRIVER_OK, then ask for the serial (GET_ID,
  * waiting up to @timeout_ms).  @storage (pointer-aligned, @len bytes)
  * must outlive the device.  Returns 0, -ENODEV, -ENOSPC (storage or data
@@ -138,11 +138,13 @@ int hvl_blk_broken(const struct hvl_blk *b);
 
 /*
  * Post one request: @type HVL_BLK_T_IN/OUT (@len a non-zero multiple of
- * 512, sectors inside the capacity), FLUSH (@buf NULL, @len 0) or GET_ID
- * (@len >= 20).  @buf must lie in the data area.  The PMM is notified at
- * once.  Returns 0, -EAGAIN (every slot busy), -EINVAL (bad arguments),
- * -EROFS (write to a read-only disk), -ENOTSUP (flush not offered), -EIO
- * or -EBADF.
+ * 512, sectors inside the capacity), FLUSH (@buf NULL, @len 0), GET_ID
+ * (@len >= 20), or DISCARD/WRITE_ZEROES (@buf an array of struct
+ * hvl_blk_dwz_seg, @len a multiple of 16; ranges are checked by the
+ * device).  @buf must lie in the data area.  The PMM is notified at once.
+ * Returns 0, -EAGAIN (every slot busy), -EINVAL (bad arguments), -EROFS
+ * (write to a read-only disk), -ENOTSUP (the feature was not negotiated),
+ * -EIO or -EBADF.
  */
 int hvl_blk_submit(struct hvl_blk *b, uint32_t type, uint64_t sector, void *buf, uint32_t len,
 		   void *cookie);

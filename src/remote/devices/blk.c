@@ -183,7 +183,7 @@ static int blk_post(struct hvl_blk *b, struct hvl_blk_slot *s, uint32_t type, ui
 		sg[n].addr = hvl_vdev_bus(&b->vdev, buf);
 		sg[n].len = len;
 		n++;
-		if (type == HVL_BLK_T_OUT) {
+		if (type == HVL_BLK_T_OUT || type == HVL_BLK_T_DISCARD || type == HVL_BLK_T_WRITE_ZEROES) {
 			/* The PMM must see the data before the descriptor. */
 			hvl_cache_flush(rc->cache, rc->cache_ctx, buf, len);
 			n_out = 2u;
@@ -246,6 +246,18 @@ int hvl_blk_submit(struct hvl_blk *b, uint32_t type, uint64_t sector, void *buf,
 	case HVL_BLK_T_GET_ID:
 		if (len < HVL_BLK_ID_BYTES || in_data_area(b, buf, len) == 0)
 			return -EINVAL;
+		sector = 0u;
+		break;
+	case HVL_BLK_T_DISCARD:
+	case HVL_BLK_T_WRITE_ZEROES:
+		/* §5.2.6: an array of struct hvl_blk_dwz_seg, checked by the device. */
+		if ((b->vdev.features & (type == HVL_BLK_T_DISCARD ? HVL_BLK_F_DISCARD
+								    : HVL_BLK_F_WRITE_ZEROES)) == 0u)
+			return -ENOTSUP;
+		if (len == 0u || (len % HVL_BLK_DWZ_SEG_SIZE) != 0u || in_data_area(b, buf, len) == 0)
+			return -EINVAL;
+		if (b->readonly != 0u)
+			return -EROFS;
 		sector = 0u;
 		break;
 	default:
@@ -469,9 +481,10 @@ int hvl_blk_open(struct hvl_blk *b, struct hvl_remote *r, uint32_t nth, void *st
 	num = hvl_le16_once(&b->vdev.ext->queue[HVL_BLK_REQUESTQ].num);
 	if (HVL_VQ_DRV_STORAGE(num) > len)
 		return -ENOSPC;
-	/* §5.2.3: what we can use; DISCARD/WRITE_ZEROES are not issued by this driver. */
+	/* §5.2.3: everything this driver can issue or needs to know. */
 	rc = hvl_vdev_begin(&b->vdev, HVL_F_EVENT_IDX | HVL_BLK_F_FLUSH | HVL_BLK_F_RO |
-			    HVL_BLK_F_SEG_MAX | HVL_BLK_F_SIZE_MAX | HVL_BLK_F_BLK_SIZE);
+			    HVL_BLK_F_SEG_MAX | HVL_BLK_F_SIZE_MAX | HVL_BLK_F_BLK_SIZE |
+			    HVL_BLK_F_DISCARD | HVL_BLK_F_WRITE_ZEROES);
 	if (rc == 0)
 		rc = hvl_vdev_queue_static(&b->vdev, HVL_BLK_REQUESTQ, &b->vq, storage, len);
 	if (rc == 0)
