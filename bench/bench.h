@@ -201,4 +201,26 @@ int run_blk_modes(struct bench *b, struct blk_result *r);
 void print_blk(const struct blk_result *r);
 void json_blk(const struct blk_result *r, FILE *js);
 
+/* rpmsg (rpmsg.c): round trips and one-way rates through the real hvl-pmm. */
+struct rpmsg_result {
+	int found, ok;
+	char path[4096];
+	unsigned iters;
+	uint64_t ow_msgs;
+	struct rtt echo16_poll, echo496_poll, echo16_db, echo496_db; /* built-in echo, no bridge */
+	struct rtt bridge16, bridge496;                             /* through the socket bridge */
+	double sink_poll, sink_db, bridge_rate;                     /* one-way 16 B, msgs/s */
+};
+
+/*
+ * rpmsg.c: hvl-pmm with an rpmsg device (builtin = 1), polled and with the
+ * futex doorbell.  Returns 0 if everything that ran worked (a missing
+ * hvl-pmm is a skip), -1 otherwise.
+ */
+int run_rpmsg_modes(struct bench *b, struct rpmsg_result *r);
+/* Report beside the baselines of the same run (spin, unix socket, futex round trips). */
+void print_rpmsg(const struct rpmsg_result *r, const struct rtt *spin, const struct rtt *unix_rtt,
+		 const struct rtt *futex_rtt);
+void json_rpmsg(const struct rpmsg_result *r, const struct rtt *spin, FILE *js);
+
 #endif /* HVL_BENCH_H */

@@ -50,6 +50,7 @@ struct report {
 	int idle_ok;
 	struct pmm_result pmm;   /* the real hvl-pmm: idle CPU, console round trip */
 	struct blk_result blk;   /* virtio-blk sequential throughput beside a direct read (blk.c) */
+	struct rpmsg_result rpmsg; /* rpmsg round trips and rates via the real hvl-pmm (rpmsg.c) */
 };
 
 static double ratio(const struct rtt *x, const struct rtt *y)
@@ -163,6 +164,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 		printf("\nidle: FAILED\n");
 	print_pmm(b, rp);
 	print_blk(&rp->blk);
+	print_rpmsg(&rp->rpmsg, &rp->r[0], &rp->r[2], &rp->r[1]);
 	printf("\ntargets (informational, never an exit failure):\n");
 	for (i = 0; i < 4; i++)
 		printf("  %-34s %8.3f %s %-5.2f %s\n", tg[i].name, tg[i].value, tg[i].le ? "<=" : ">=",
@@ -195,6 +197,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 		rp->idle_ok ? "true" : "false", b->idle_ms, rp->idle_pct, (unsigned long long)rp->idle_wakeups);
 	json_pmm(rp, js);
 	json_blk(&rp->blk, js);
+	json_rpmsg(&rp->rpmsg, &rp->r[0], js);
 	fprintf(js, "  \"targets\": [\n");
 	for (i = 0; i < 4; i++)
 		fprintf(js, "    {\"name\": \"%s\", \"value\": %.4f, \"limit\": %.2f, \"result\": \"%s\"}%s\n",
@@ -404,6 +407,8 @@ int main(int argc, char **argv)
 	if (run_pmm_modes(&b, &rp.pmm) != 0)
 		failed = 1;
 	if (run_blk_modes(&b, &rp.blk) != 0)
+		failed = 1;
+	if (run_rpmsg_modes(&b, &rp.rpmsg) != 0)
 		failed = 1;
 
 	if (json != NULL) {

@@ -172,6 +172,20 @@ static void rx_put(struct rp *rp, uint32_t len)
 	if (vq != NULL)
 		hvl_vq_dev_push(vq, rp->rxc.head, len);
 	rp->rx_held = 0;
+	rp->rx_pushed = 1;
+}
+
+/*
+ * Interrupt for the receive pushes since the last call.  Exactly one
+ * decision per batch: hvl_vq_dev_need_interrupt() records what it decided
+ * (EVENT_IDX), so asking twice would swallow the interrupt.
+ */
+static void rx_interrupt(struct rp *rp)
+{
+	if (rp->rx_pushed) {
+		rp->rx_pushed = 0;
+		hvl_dev_vq_interrupt(rp->dev, HVL_RPMSG_RXQ);
+	}
 }
 
 /* Write one message from a local buffer into the held receive buffer and push it. */
@@ -296,7 +310,7 @@ static void rp_rx(struct rp *rp)
 	struct hvl_dev *d = rp->dev;
 	struct hvl_vq_dev *vq = hvl_dev_vq(d, HVL_RPMSG_RXQ);
 	unsigned budget = RP_BUDGET;
-	int pushed = 0, starved = 0, more = 0, pass;
+	int starved = 0, more = 0, pass;
 
 	if (!hvl_dev_live(d) || vq == NULL)
 		return;
@@ -327,7 +341,6 @@ static void rp_rx(struct rp *rp)
 				rp->nsq_head = (rp->nsq_head + 1u) % rp->nsq_cap;
 				rp->nsq_len--;
 				budget--;
-				pushed = 1;
 			}
 			for (k = 0; k < rp->nslots && !starved; k++) {
 				unsigned idx = (rp->rr + k) % rp->nslots;
@@ -354,7 +367,6 @@ static void rp_rx(struct rp *rp)
 				}
 				if (read_one(rp, s)) {
 					budget--;
-					pushed = 1;
 					progress = 1;
 				}
 			}
@@ -373,8 +385,7 @@ static void rp_rx(struct rp *rp)
 	}
 	if (!starved)
 		hvl_vq_dev_disable_notify(vq);
-	if (pushed)
-		hvl_dev_vq_interrupt(d, HVL_RPMSG_RXQ);
+	rx_interrupt(rp);
 	if (more)
 		hvl_dev_kick(d);
 }
@@ -567,8 +578,7 @@ static void rp_tx(struct rp *rp)
 	if (pushed)
 		hvl_dev_vq_interrupt(d, HVL_RPMSG_TXQ);
 	/* Echo replies went into the receiveq. */
-	if (rxvq != NULL && hvl_vq_dev_need_interrupt(rxvq))
-		hvl_dev_vq_interrupt(d, HVL_RPMSG_RXQ);
+	rx_interrupt(rp);
 	if (more)
 		hvl_dev_kick(d);
 }

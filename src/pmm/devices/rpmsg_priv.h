@@ -113,6 +113,7 @@ struct rp {
 	int tx_wait_rx;                 /* an echo waits for a receive buffer */
 	struct hvl_chain rxc;           /* a receive buffer popped but not filled yet */
 	int rx_held;
+	int rx_pushed;                  /* receive buffers pushed since the last interrupt decision */
 	struct iovec *iov;              /* scratch for sendmsg/recvmsg, cap entries */
 	unsigned iov_cap;
 	uint8_t *scratch;               /* buf_size bytes: echo copies, discards */
