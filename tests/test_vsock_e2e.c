@@ -453,7 +453,7 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
-static volatile int stop_echo;
+static int stop_echo; /* atomic */
 
 /* Port 1000: echo, many clients at once, one poll loop. */
 static void *echo_svc(void *arg)
@@ -465,7 +465,7 @@ static void *echo_svc(void *arg)
 
 	p[0].fd = lfd;
 	p[0].events = POLLIN;
-	while (!stop_echo) {
+	while (!__atomic_load_n(&stop_echo, __ATOMIC_ACQUIRE)) {
 		if (poll(p, n, 100) <= 0)
 			continue;
 		if ((p[0].revents & POLLIN) && n < 2048) {
@@ -754,7 +754,7 @@ int main(int argc, char **argv)
 		CHECK(kib > 0 && kib < 64 * 1024);
 	}
 	CHECK(h_alive(pmm));
-	stop_echo = 1;
+	__atomic_store_n(&stop_echo, 1, __ATOMIC_RELEASE);
 	pthread_join(echo_t, NULL);
 	kill(pmm, SIGTERM);
 	rc = h_wait_exit(pmm, 10000);
