@@ -8,6 +8,7 @@
 extern const struct hvl_pmm_backend hvl_pmm_console_backend;
 extern const struct hvl_pmm_backend hvl_pmm_9p_backend;
 extern const struct hvl_pmm_backend hvl_pmm_vsock_backend;
+extern const struct hvl_pmm_backend hvl_pmm_net_backend;
 extern const struct hvl_pmm_backend hvl_pmm_blk_backend;
 extern const struct hvl_pmm_backend hvl_pmm_rng_backend;
 extern const struct hvl_pmm_backend hvl_pmm_rpmsg_backend;
@@ -18,6 +19,7 @@ const struct hvl_pmm_backend *hvl_pmm_backend_find(const char *type)
 		&hvl_pmm_console_backend,
 		&hvl_pmm_9p_backend,
 		&hvl_pmm_vsock_backend,
+		&hvl_pmm_net_backend,
 		&hvl_pmm_blk_backend,
 		&hvl_pmm_rng_backend,
 		&hvl_pmm_rpmsg_backend,
