@@ -296,6 +296,88 @@ def blk_seeds():
     return s
 
 
+# ----------------------------------------------------------------- fuzz_9p
+T9 = dict(lerror=6, statfs=8, lopen=12, lcreate=14, symlink=16, mknod=18, rename=20,
+          readlink=22, getattr=24, setattr=26, xattrwalk=30, readdir=40, fsync=50, lock=52,
+          getlock=54, link=70, mkdir=72, renameat=74, unlinkat=76, version=100, auth=102,
+          attach=104, flush=108, walk=110, read=116, write=118, clunk=120, remove=122)
+NOFID = 0xffffffff
+
+
+def s9(text):
+    b = text.encode() if isinstance(text, str) else text
+    return struct.pack('<H', len(b)) + b
+
+
+def m9(name, body, tag=1, room=0):
+    """One fuzz_9p input message: u16 length, room selector, the T-message."""
+    msg = struct.pack('<IBH', 7 + len(body), T9[name], tag) + body
+    return struct.pack('<HB', len(msg), room) + msg
+
+
+def p9_start(msize=8192):
+    return (m9('version', struct.pack('<I', msize) + s9('9P2000.L'), tag=0xffff) +
+            m9('attach', struct.pack('<II', 0, NOFID) + s9('root') + s9('') + struct.pack('<I', 0)))
+
+
+def walk(fid, newfid, *names):
+    return m9('walk', struct.pack('<IIH', fid, newfid, len(names)) + b''.join(s9(n) for n in names))
+
+
+def p9_seeds():
+    s = {}
+    hdr = bytes([0, 15])
+    s['seed-read-tree'] = (hdr + p9_start() + walk(0, 1, 'file') +
+                           m9('lopen', struct.pack('<II', 1, 0)) +
+                           m9('read', struct.pack('<IQI', 1, 0, 100)) +
+                           m9('getattr', struct.pack('<IQ', 1, 0x3fff)) + m9('clunk', struct.pack('<I', 1)) +
+                           walk(0, 2, 'dir') + m9('lopen', struct.pack('<II', 2, 0o200000)) +
+                           m9('readdir', struct.pack('<IQI', 2, 0, 512)) +
+                           m9('statfs', struct.pack('<I', 0)) + walk(0, 3, 'dir', 'inner') +
+                           m9('clunk', struct.pack('<I', 2)))
+    s['seed-modify'] = (hdr + p9_start() + walk(0, 1) +
+                        m9('lcreate', struct.pack('<I', 1) + s9('new') + struct.pack('<III', 0o102, 0o644, 0)) +
+                        m9('write', struct.pack('<IQI', 1, 0, 6) + b'abcdef') +
+                        m9('fsync', struct.pack('<II', 1, 0)) +
+                        m9('mkdir', struct.pack('<I', 0) + s9('sub') + struct.pack('<II', 0o755, 0)) +
+                        m9('symlink', struct.pack('<I', 0) + s9('ln') + s9('file') + struct.pack('<I', 0)) +
+                        walk(0, 4, 'ln') + m9('readlink', struct.pack('<I', 4)) +
+                        walk(0, 5, 'file') + m9('link', struct.pack('<II', 0, 5) + s9('hard')) +
+                        m9('renameat', struct.pack('<I', 0) + s9('new') + struct.pack('<I', 0) + s9('renamed')) +
+                        m9('setattr', struct.pack('<IIIIIQQQQQ', 5, 0x1 | 0x8, 0o600, 0, 0, 3, 0, 0, 0, 0)) +
+                        m9('lock', struct.pack('<IBIQQI', 1, 1, 0, 0, 0, 1) + s9('c')) +
+                        m9('getlock', struct.pack('<IBQQI', 1, 1, 0, 0, 1) + s9('c')) +
+                        m9('unlinkat', struct.pack('<I', 0) + s9('renamed') + struct.pack('<I', 0)) +
+                        m9('unlinkat', struct.pack('<I', 0) + s9('sub') + struct.pack('<I', 0x200)) +
+                        m9('remove', struct.pack('<I', 5)))
+    # Escapes and malformed messages.
+    s['seed-hostile'] = (hdr + m9('walk', struct.pack('<IIH', 0, 1, 0)) + p9_start() +
+                         walk(0, 1, '..') + walk(0, 1, 'a/b') + walk(0, 1, '') +
+                         m9('symlink', struct.pack('<I', 0) + s9('esc') + s9('/etc/passwd') + struct.pack('<I', 0)) +
+                         walk(0, 6, 'esc') + m9('lopen', struct.pack('<II', 6, 2)) +
+                         m9('symlink', struct.pack('<I', 0) + s9('up') + s9('../outside') + struct.pack('<I', 0)) +
+                         walk(0, 7, 'up') + m9('lopen', struct.pack('<II', 7, 0o1002)) +
+                         m9('lcreate', struct.pack('<I', 0) + s9('up') + struct.pack('<III', 0o102, 0o644, 0)) +
+                         walk(0, 8, 'file') + m9('read', struct.pack('<IQI', 8, 0, 0xffffffff)) +
+                         m9('lopen', struct.pack('<II', 8, 0)) + m9('read', struct.pack('<IQI', 8, 1 << 63, 0xffffffff)) +
+                         m9('read', struct.pack('<IQI', 8, 0, 100), room=3) +
+                         m9('write', struct.pack('<IQI', 8, 0, 1000) + b'x') +
+                         m9('mknod', struct.pack('<I', 0) + s9('dev') + struct.pack('<IIII', 0o60600, 8, 0, 0)) +
+                         m9('rename', struct.pack('<II', 8, 0) + s9('moved')) +
+                         m9('xattrwalk', struct.pack('<II', 8, 9) + s9('user.x')) +
+                         m9('auth', struct.pack('<I', 9) + s9('u') + s9('') + struct.pack('<I', 0)) +
+                         m9('flush', struct.pack('<H', 1)) + m9('lerror', struct.pack('<I', 5)) +
+                         struct.pack('<HB', 7, 0) + struct.pack('<IBH', 9999, 110, 2) +
+                         struct.pack('<HB', 3, 0) + b'\x07\x00\x00')
+    s['seed-readonly-small-msize'] = (bytes([1, 0]) + p9_start(msize=4096) +
+                                      m9('lcreate', struct.pack('<I', 0) + s9('n') + struct.pack('<III', 0o102, 0o644, 0)) +
+                                      walk(0, 1, 'file') + m9('lopen', struct.pack('<II', 1, 2)) +
+                                      m9('unlinkat', struct.pack('<I', 0) + s9('file') + struct.pack('<I', 0)) +
+                                      walk(0, 2) + walk(0, 3) + m9('version', struct.pack('<I', 100) + s9('9P2000')) +
+                                      m9('getattr', struct.pack('<IQ', 0, 1)))
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
@@ -309,7 +391,8 @@ def write(target, seeds):
 
 
 GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
-              'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds}
+              'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds,
+              'fuzz_9p': p9_seeds}
 
 
 def main():
