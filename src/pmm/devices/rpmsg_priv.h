@@ -102,6 +102,8 @@ struct rp {
 	uint32_t nchan_used;            /* channels counted against max_channels */
 	uint32_t hint_any;              /* some slot has a hint (atomic) */
 	unsigned rr;                    /* round-robin cursor for reads */
+	unsigned nready;                /* slots with rd_ready set: 0 skips the scan */
+	uint32_t echo_addr, sink_addr;  /* built-in channels' addresses (0: none) */
 
 	struct rp_ns_out *nsq;          /* announcements to send, FIFO */
 	unsigned nsq_cap, nsq_head, nsq_len;
@@ -135,14 +137,14 @@ int rp_sock_setup(struct rp *rp, int builtin);
 void rp_sock_destroy(struct rp *rp);
 /* Take the hints of the main loop: accept, mark slots readable/writable. */
 void rp_sock_hints(struct rp *rp);
+/* Set or clear @s->rd_ready, keeping rp->nready in step. */
+void rp_set_ready(struct rp *rp, struct rp_slot *s, int ready);
 /* (Re)arm @s for the events it still needs. */
 void rp_slot_arm(struct rp *rp, struct rp_slot *s);
 /* Close a data slot (client or host channel) and tidy its channel. */
 void rp_slot_close(struct rp *rp, struct rp_slot *s, const char *why);
 /* Slot with rpmsg address @addr (RS_CLIENT or RS_HOST), or NULL. */
 struct rp_slot *rp_slot_by_addr(struct rp *rp, uint32_t addr);
-/* Channel whose local (PMM-side) address is @addr (host and built-in channels), or -1. */
-int rp_chan_by_local(struct rp *rp, uint32_t addr);
 /* Name-service message from the remote (already validated: NUL-terminated name). */
 void rp_ns_from_remote(struct rp *rp, const struct rp_ns_out *ns);
 /* The driver reset: drop remote channels, re-announce ours after DRIVER_OK. */

@@ -61,9 +61,17 @@ static void rp_fd_cb(void *arg, uint32_t events)
 	hvl_dev_kick(s->rp->dev);
 }
 
-static void set_ready(struct rp_slot *s, int ready)
+void rp_set_ready(struct rp *rp, struct rp_slot *s, int ready)
 {
-	s->rd_ready = ready ? 1 : 0;
+	uint8_t v = ready ? 1 : 0;
+
+	if (s->rd_ready == v)
+		return;
+	s->rd_ready = v;
+	if (v)
+		rp->nready++;
+	else if (rp->nready > 0)
+		rp->nready--;
 }
 
 void rp_slot_arm(struct rp *rp, struct rp_slot *s)
@@ -116,7 +124,7 @@ static struct rp_slot *slot_alloc(struct rp *rp, int fd, enum rp_slot_kind kind,
 		s->local = (kind == RS_CLIENT || kind == RS_HOST || kind == RS_CTRL_PENDING)
 			? HVL_RPMSG_RESERVED_ADDRS + i + RP_ADDR_STRIDE * (uint32_t)(s->gen % 1024u)
 			: 0;
-		set_ready(s, 0);
+		rp_set_ready(rp, s, 0);
 		return s;
 	}
 	return NULL;
@@ -136,17 +144,6 @@ struct rp_slot *rp_slot_by_addr(struct rp *rp, uint32_t addr)
 	if (s->local != addr || (s->kind != RS_CLIENT && s->kind != RS_HOST))
 		return NULL;
 	return s;
-}
-
-int rp_chan_by_local(struct rp *rp, uint32_t addr)
-{
-	unsigned i;
-
-	for (i = 0; i < rp->nchan; i++)
-		if (rp->chan[i].kind != RC_FREE && rp->chan[i].kind != RC_REMOTE &&
-		    rp->chan[i].local == addr)
-			return (int)i;
-	return -1;
 }
 
 static int chan_by_name(struct rp *rp, const char *name)
@@ -256,7 +253,7 @@ static void slot_release(struct rp *rp, struct rp_slot *s)
 	s->watched = s->armed = s->want_out = 0;
 	s->local = 0;
 	s->chan = -1;
-	set_ready(s, 0);
+	rp_set_ready(rp, s, 0);
 }
 
 /* Close a host channel's connection; @announce: tell the remote it is gone. */
@@ -328,7 +325,7 @@ static void accept_all(struct rp *rp, struct rp_slot *ls)
 		if (s->kind == RS_CLIENT)
 			rp->chan[s->chan].clients++;
 		rp->clients++;
-		set_ready(s, 1); /* it may have written already */
+		rp_set_ready(rp, s, 1); /* it may have written already */
 	}
 	rp_slot_arm(rp, ls);
 }
@@ -352,7 +349,7 @@ void rp_sock_hints(struct rp *rp)
 			continue;
 		}
 		if (h & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			set_ready(s, 1);
+			rp_set_ready(rp, s, 1);
 		if (h & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 			s->want_out = 0; /* the held message is retried */
 		rp_slot_arm(rp, s);
@@ -548,10 +545,10 @@ int rp_sock_setup(struct rp *rp, int builtin)
 	rp_slot_arm(rp, s);
 	if (builtin) {
 		/* Above every slot address (slots < RP_ADDR_STRIDE - 2), generation 0. */
-		if (builtin_add(rp, RP_BUILTIN_ECHO, RC_ECHO,
-				HVL_RPMSG_RESERVED_ADDRS + RP_ADDR_STRIDE - 1u) != 0 ||
-		    builtin_add(rp, RP_BUILTIN_SINK, RC_SINK,
-				HVL_RPMSG_RESERVED_ADDRS + RP_ADDR_STRIDE - 2u) != 0)
+		rp->echo_addr = HVL_RPMSG_RESERVED_ADDRS + RP_ADDR_STRIDE - 1u;
+		rp->sink_addr = HVL_RPMSG_RESERVED_ADDRS + RP_ADDR_STRIDE - 2u;
+		if (builtin_add(rp, RP_BUILTIN_ECHO, RC_ECHO, rp->echo_addr) != 0 ||
+		    builtin_add(rp, RP_BUILTIN_SINK, RC_SINK, rp->sink_addr) != 0)
 			return -ENOSPC;
 	}
 	return 0;

@@ -133,10 +133,20 @@ static int tx_take(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
 	uint64_t start = rp_now(rd);
 
 	for (;;) {
-		int rc = tx_reclaim(rd);
+		int rc;
 
-		if (rc != 0)
-			return rc;
+		/*
+		 * Reclaim only when out of buffers: the used index is written by
+		 * the PMM, so reading it on every send would move its cache line
+		 * across cores per message; in batches it moves once per ntx.
+		 */
+		if (rd->tx_nfree == 0u) {
+			rc = tx_reclaim(rd);
+			if (rc != 0)
+				return rc;
+		}
+		if (hvl_vq_drv_broken(&rd->txq) != 0)
+			return -EIO;
 		if (rd->tx_nfree > 0u) {
 			rd->tx_nfree--;
 			return (int)rd->tx_free[rd->tx_nfree];
