@@ -37,8 +37,15 @@
 #define HVL_VSOCK_RX_BUFS    64u
 #define HVL_VSOCK_TX_BUFS    64u
 #define HVL_VSOCK_EV_BUFS    4u
-#define HVL_VSOCK_PKT_PAYLOAD 4096u                                  /* per packet */
-#define HVL_VSOCK_BUF_SIZE   (HVL_VSOCK_HDR_SIZE + HVL_VSOCK_PKT_PAYLOAD)
+/*
+ * Packet buffers (header included) are the largest power of two from
+ * HVL_VSOCK_BUF_MIN to HVL_VSOCK_BUF_MAX that still leaves
+ * HVL_VSOCK_MIN_BUFS receive and transmit buffers in the data area: a
+ * bigger data area means fewer packets (and PMM system calls) per byte.
+ */
+#define HVL_VSOCK_BUF_MIN    4096u
+#define HVL_VSOCK_BUF_MAX    32768u
+#define HVL_VSOCK_MIN_BUFS   8u
 #define HVL_VSOCK_RST_QUEUE  16u   /* RSTs waiting for a transmit buffer; more are dropped */
 #define HVL_VSOCK_CLOSE_MS   5000u /* a closed connection waits this long for the peer's RST */
 #define HVL_VSOCK_MIN_RBUF   256u  /* smallest receive buffer per socket */
@@ -106,6 +113,7 @@ struct hvl_vsock {
 	struct hvl_vsock_buf tx[HVL_VSOCK_TX_BUFS];
 	struct hvl_vsock_buf ev[HVL_VSOCK_EV_BUFS];
 	uint16_t nrx, ntx;
+	uint32_t buf_size;            /* bytes per packet buffer, header included */
 	uint8_t tx_free[HVL_VSOCK_TX_BUFS];
 	uint16_t tx_nfree;
 	uint64_t cid;                 /* our CID, from config space */
