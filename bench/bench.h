@@ -81,6 +81,8 @@ struct bench {
 	unsigned pmm_idle_ms;    /* idle PMM sampling window */
 	unsigned con_iters;      /* console round trips (plus 10% warm-up) */
 	unsigned blk_mib;        /* block modes: image size in MiB */
+	unsigned p9_mib;         /* 9p modes: file size in MiB (64, --quick 16) */
+	unsigned p9_small;       /* 9p modes: small files created (2000, --quick 200) */
 };
 
 struct rtt {
@@ -222,5 +224,28 @@ int run_rpmsg_modes(struct bench *b, struct rpmsg_result *r);
 void print_rpmsg(const struct rpmsg_result *r, const struct rtt *spin, const struct rtt *unix_rtt,
 		 const struct rtt *futex_rtt);
 void json_rpmsg(const struct rpmsg_result *r, const struct rtt *spin, FILE *js);
+
+/* 9p (p9.c): sequential read/write of one file through virtio-9p beside a direct read. */
+struct p9_result {
+	int found, ok;
+	char path[4096];
+	uint32_t msize;
+	uint64_t bytes;                           /* file size */
+	unsigned small_n;                         /* small files created */
+	double direct_read_mbs, direct_write_mbs; /* Linux read()/write() of the same size */
+	double p9_read_mbs, p9_write_mbs;         /* through hvl_9p_read/hvl_9p_write, 1 MiB calls */
+	double p9_read_poll_mbs, p9_write_poll_mbs; /* the same, busy-polling before sleeping */
+	double fsync_ms;                          /* the 9p write's closing fsync */
+	double small_p9, small_p9_poll, small_direct; /* create + write 100 B + close, per second */
+};
+
+/*
+ * p9.c: hvl-pmm exporting a temporary directory over virtio-9p; this
+ * process is the remote.  Returns 0 if everything that ran worked (a
+ * missing hvl-pmm is a skip), -1 otherwise.
+ */
+int run_p9_modes(struct bench *b, struct p9_result *r);
+void print_p9(const struct p9_result *r);
+void json_p9(const struct p9_result *r, FILE *js);
 
 #endif /* HVL_BENCH_H */

@@ -50,6 +50,7 @@ struct report {
 	int idle_ok;
 	struct pmm_result pmm;   /* the real hvl-pmm: idle CPU, console round trip */
 	struct blk_result blk;   /* virtio-blk sequential throughput beside a direct read (blk.c) */
+	struct p9_result p9;     /* virtio-9p sequential read/write beside a direct read (p9.c) */
 	struct rpmsg_result rpmsg; /* rpmsg round trips and rates via the real hvl-pmm (rpmsg.c) */
 };
 
@@ -164,6 +165,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 		printf("\nidle: FAILED\n");
 	print_pmm(b, rp);
 	print_blk(&rp->blk);
+	print_p9(&rp->p9);
 	print_rpmsg(&rp->rpmsg, &rp->r[0], &rp->r[2], &rp->r[1]);
 	printf("\ntargets (informational, never an exit failure):\n");
 	for (i = 0; i < 4; i++)
@@ -197,6 +199,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 		rp->idle_ok ? "true" : "false", b->idle_ms, rp->idle_pct, (unsigned long long)rp->idle_wakeups);
 	json_pmm(rp, js);
 	json_blk(&rp->blk, js);
+	json_p9(&rp->p9, js);
 	json_rpmsg(&rp->rpmsg, &rp->r[0], js);
 	fprintf(js, "  \"targets\": [\n");
 	for (i = 0; i < 4; i++)
@@ -211,7 +214,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hvl-bench [--quick] [--iters N] [--msgs N] [--idle-ms N] [--spin-us N]\n"
-		"                 [--busy-poll-us N] [--pmm PATH] [--blk-mib N] [--json FILE]\n"
+		"                 [--busy-poll-us N] [--pmm PATH] [--blk-mib N] [--p9-mib N] [--json FILE]\n"
 		"  Driver and device run as two processes pinned to CPUs 0 and 1, sharing a memfd\n"
 		"  that each maps at a different address.\n"
 		"  --quick           short run (a few seconds; used by ctest bench_quick)\n"
@@ -226,6 +229,7 @@ static void usage(FILE *f)
 		"  --pmm PATH        hvl-pmm for the idle-PMM and console modes (default: next to\n"
 		"                    this executable; skipped if missing)\n"
 		"  --blk-mib N       block modes: image size in MiB (default 256, --quick 32)\n"
+		"  --p9-mib N        9p modes: file size in MiB (default 64, --quick 16)\n"
 		"  --json FILE       also write the results as JSON\n"
 		"Timing targets print PASS/MISS; they never change the exit status.\n", 5u);
 }
@@ -286,6 +290,8 @@ int main(int argc, char **argv)
 	b.rounds = 5;
 	b.pmm_idle_ms = 2000;
 	b.blk_mib = 256;
+	b.p9_mib = 64;
+	b.p9_small = 2000;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -297,6 +303,8 @@ int main(int argc, char **argv)
 			b.idle_ms = 300;
 			b.pmm_idle_ms = 1000;
 			b.blk_mib = 32;
+			b.p9_mib = 16;
+			b.p9_small = 200;
 		} else if (strcmp(argv[i], "--pmm") == 0 && i + 1 < argc) {
 			b.pmm_path = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
@@ -307,6 +315,8 @@ int main(int argc, char **argv)
 			b.msgs = x;
 		} else if (opt_num(argc, argv, &i, "--blk-mib", 1, 65536, &x)) {
 			b.blk_mib = (unsigned)x;
+		} else if (opt_num(argc, argv, &i, "--p9-mib", 1, 65536, &x)) {
+			b.p9_mib = (unsigned)x;
 		} else if (opt_num(argc, argv, &i, "--idle-ms", 100, 60000, &x)) {
 			b.idle_ms = (unsigned)x;
 		} else if (opt_num(argc, argv, &i, "--spin-us", 0, 1000000, &x)) {
@@ -407,6 +417,8 @@ int main(int argc, char **argv)
 	if (run_pmm_modes(&b, &rp.pmm) != 0)
 		failed = 1;
 	if (run_blk_modes(&b, &rp.blk) != 0)
+		failed = 1;
+	if (run_p9_modes(&b, &rp.p9) != 0)
 		failed = 1;
 	if (run_rpmsg_modes(&b, &rp.rpmsg) != 0)
 		failed = 1;

@@ -162,6 +162,7 @@ struct hvl_9p_virtio {
 	char tag[HVL_9P_TAG_MAX + 1u]; /* mount tag from config space */
 	uint8_t is_open;
 	uint8_t stuck;                 /* a request timed out: reopen */
+	uint32_t poll_spins;           /* busy-poll rounds before sleeping (0 = none) */
 };
 
 /* Bookkeeping bytes hvl_9p_virtio_open() needs for a queue of @qsize. */
@@ -179,5 +180,12 @@ int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t n
 		       void *storage, size_t len);
 /* Reset the device (frees a request stuck after a timeout). */
 int hvl_9p_virtio_close(struct hvl_9p_virtio *v);
+
+/*
+ * Busy-poll the used ring for up to @spins relax() rounds before sleeping
+ * on the doorbell (0, the default: sleep at once).  Trades CPU for the
+ * doorbell's wake-up latency on every request.
+ */
+void hvl_9p_virtio_set_poll_spin(struct hvl_9p_virtio *v, uint32_t spins);
 
 #endif /* HVL_9P_H */

@@ -436,12 +436,10 @@ int hvl_9p_open(struct hvl_9p *c, const char *path, uint32_t flags, uint32_t mod
 	if (fd < 0)
 		return fd;
 	f = &c->f[fd];
-	rc = walk(c, path, f->fid, 0, NULL, NULL);
+	/* Exclusive create: straight to Tlcreate in the parent (EEXIST comes from the server). */
+	rc = ((flags & (HVL_O_CREAT | HVL_O_EXCL)) == (HVL_O_CREAT | HVL_O_EXCL))
+		     ? -ENOENT : walk(c, path, f->fid, 0, NULL, NULL);
 	if (rc == 0) {
-		if ((flags & (HVL_O_CREAT | HVL_O_EXCL)) == (HVL_O_CREAT | HVL_O_EXCL)) {
-			(void)clunk(c, f->fid);
-			return -EEXIST;
-		}
 		rc = lopen(c, f, flags & ~(HVL_O_CREAT | HVL_O_EXCL));
 		if (rc != 0) {
 			(void)clunk(c, f->fid);
@@ -454,7 +452,7 @@ int hvl_9p_open(struct hvl_9p *c, const char *path, uint32_t flags, uint32_t mod
 		begin(c, HVL_9P_TLCREATE);
 		put(c, f->fid, 4u);
 		put_str(c, name, nlen);
-		put(c, flags & ~HVL_O_EXCL, 4u);
+		put(c, flags, 4u);
 		put(c, mode & 07777u, 4u);
 		put(c, 0u, 4u);
 		rc = rpc(c, HVL_9P_TLCREATE, &r);

@@ -34,6 +34,16 @@ static int v9_broken(const struct hvl_9p_virtio *v)
  */
 static int v9_wait(struct hvl_9p_virtio *v, uint64_t start, uint32_t timeout_ms)
 {
+	const struct hvl_os_ops *os = v->vdev.r->cfg.os;
+	uint32_t i;
+
+	/* Optional busy-poll first: interrupts stay suppressed while we spin. */
+	for (i = 0u; i < v->poll_spins; i++) {
+		if (hvl_vq_drv_more_used(&v->vq) != 0)
+			return 0;
+		if (os->relax != NULL)
+			os->relax(v->vdev.r->cfg.os_ctx);
+	}
 	for (;;) {
 		uint64_t elapsed;
 
@@ -150,6 +160,12 @@ int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t n
 	v->t.rx = v->rx;
 	v->t.bufsize = v->bufsize;
 	return 0;
+}
+
+void hvl_9p_virtio_set_poll_spin(struct hvl_9p_virtio *v, uint32_t spins)
+{
+	if (v != NULL)
+		v->poll_spins = spins;
 }
 
 int hvl_9p_virtio_close(struct hvl_9p_virtio *v)

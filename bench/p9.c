@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hvl-bench 9p modes: the real hvl-pmm exporting a directory over
+ * virtio-9p, measured in the same run as a direct read of the same file on
+ * Linux (issue 4's target: sequential read and write through 9p at no less
+ * than half the direct read).
+ *
+ *  - direct read: read() of 1 MiB at a time through the whole file, in this
+ *    process (CPU 0), after one untimed pass that warms the page cache;
+ *  - 9p read: this process is the remote core (POSIX port, CPU 0) reading
+ *    the same file through hvl_9p_read, 1 MiB per call = one Tread (msize
+ *    1 MiB + 4 KiB: data_size 3M leaves room for two such buffers); hvl-pmm
+ *    (CPU 1) preads straight into shared memory;
+ *  - 9p write: a new file of the same size written through hvl_9p_write,
+ *    then its fsync timed on its own; direct write() for reference;
+ *  - small files: create + write 100 bytes + close, per second, through 9p
+ *    and directly.
+ * Rounds are interleaved (direct, 9p) and medians reported, so drift of a
+ * shared machine hits both alike.  The exported directory is in /dev/shm
+ * when there is one (tmpfs): both sides then measure memory, not a disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "hvl/9p.h"
+#include "hvl/posix.h"
+
+#define P9B_CHUNK   (1u << 20)
+#define P9B_ROUNDS  3u
+#define P9B_QSIZE   64u
+#define P9B_MS      10000u
+#define P9B_SPINS   100000u  /* busy-poll mode: relax rounds before sleeping */
+
+struct p9b_ctx {
+	char dir[64], exp[96], file[128], region[96], log[96];
+	pid_t pid;
+};
+
+static double mbs(uint64_t bytes, int64_t ns)
+{
+	return ns > 0 ? (double)bytes / 1e6 / ((double)ns / 1e9) : 0.0;
+}
+
+static int find_pmm(const struct bench *b, char *out, size_t len)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n;
+	char *slash;
+
+	if (b->pmm_path != NULL) {
+		snprintf(out, len, "%s", b->pmm_path);
+		return access(out, X_OK) == 0 ? 0 : -1;
+	}
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	snprintf(out, len, "%s/hvl-pmm", self);
+	return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+static double median(double *v, unsigned n)
+{
+	unsigned i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n == 0 ? 0.0 : v[n / 2];
+}
+
+static uint8_t buf[P9B_CHUNK];
+
+/* Direct read()/write() pass over @path; ns or -1. */
+static int64_t direct_pass(const char *path, uint64_t bytes, int wr)
+{
+	uint64_t done = 0;
+	int64_t t0;
+	int fd = open(path, wr ? (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC), 0644);
+
+	if (fd < 0)
+		return -1;
+	t0 = now_ns();
+	while (done < bytes) {
+		if (xfer(fd, buf, P9B_CHUNK, wr) != 0) {
+			close(fd);
+			return -1;
+		}
+		done += P9B_CHUNK;
+	}
+	t0 = now_ns() - t0;
+	close(fd);
+	return t0;
+}
+
+/* 9p read or write pass over @name; ns or -1.  *@sync_ns: the write's fsync. */
+static int64_t p9_pass(struct hvl_9p *c, const char *name, uint64_t bytes, int wr, int64_t *sync_ns)
+{
+	uint64_t done = 0;
+	int64_t t0;
+	int fd = hvl_9p_open(c, name, wr ? (HVL_O_CREAT | HVL_O_WRONLY | HVL_O_TRUNC) : HVL_O_RDONLY,
+			     0644);
+
+	if (fd < 0)
+		return -1;
+	t0 = now_ns();
+	while (done < bytes) {
+		long n = wr ? hvl_9p_write(c, fd, buf, P9B_CHUNK) : hvl_9p_read(c, fd, buf, P9B_CHUNK);
+
+		if (n != (long)P9B_CHUNK) {
+			(void)hvl_9p_close(c, fd);
+			return -1;
+		}
+		done += P9B_CHUNK;
+	}
+	t0 = now_ns() - t0;
+	if (wr && sync_ns != NULL) {
+		int64_t s = now_ns();
+
+		if (hvl_9p_fsync(c, fd) != 0) {
+			(void)hvl_9p_close(c, fd);
+			return -1;
+		}
+		*sync_ns = now_ns() - s;
+	}
+	(void)hvl_9p_close(c, fd);
+	return t0;
+}
+
+/* Small files: create + write 100 bytes + close, @n times; ops/s or -1. */
+static double small_9p(struct hvl_9p *c, unsigned n, unsigned first)
+{
+	char name[32];
+	int64_t t0 = now_ns();
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(name, sizeof name, "small/f%u", first + i);
+		fd = hvl_9p_open(c, name, HVL_O_CREAT | HVL_O_EXCL | HVL_O_WRONLY, 0644);
+		if (fd < 0 || hvl_9p_write(c, fd, buf, 100) != 100 || hvl_9p_close(c, fd) != 0)
+			return -1.0;
+	}
+	return (double)n / ((double)(now_ns() - t0) / 1e9);
+}
+
+static double small_direct(const char *exp, unsigned n)
+{
+	char name[256];
+	int64_t t0 = now_ns();
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(name, sizeof name, "%s/dsmall/f%u", exp, i);
+		fd = open(name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, buf, 100) != 100) {
+			if (fd >= 0)
+				close(fd);
+			return -1.0;
+		}
+		close(fd);
+	}
+	return (double)n / ((double)(now_ns() - t0) / 1e9);
+}
+
+static int p9b_pmm_start(struct bench *b, struct p9b_ctx *c, const char *exe)
+{
+	char dev[256];
+	char *argv[8];
+
+	snprintf(dev, sizeof dev, "9p:share,path=%s,queue_size=%u,data_size=3M", c->exp, P9B_QSIZE);
+	argv[0] = (char *)(uintptr_t)exe; /* execv's prototype predates const */
+	argv[1] = "--file";
+	argv[2] = c->region;
+	argv[3] = "--remote-base";
+	argv[4] = "0x40000000";
+	argv[5] = "--device";
+	argv[6] = dev;
+	argv[7] = NULL;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -1;
+	if (c->pid == 0) {
+		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		if (nul >= 0)
+			dup2(nul, STDIN_FILENO);
+		pin(b, 1);
+		execv(exe, argv);
+		_exit(127);
+	}
+	return 0;
+}
+
+static int p9b_remote(struct p9b_ctx *c, struct p9_result *r)
+{
+	static union { void *p; uint8_t b[HVL_9P_VIRTIO_STORAGE(P9B_QSIZE)]; } st;
+	static struct hvl_9p_virtio v;
+	static struct hvl_9p cl;
+	double dr[P9B_ROUNDS], pr9[P9B_ROUNDS], pp9[P9B_ROUNDS];
+	struct hvl_posix_remote pr;
+	int64_t ns, sync_ns = 0;
+	unsigned k;
+	int rc, ok = 0;
+
+	rc = hvl_posix_remote_open(&pr, c->region, NULL, 0x40000000ull, P9B_MS);
+	if (rc != 0) {
+		fprintf(stderr, "hvl-bench: 9p: remote attach: %s\n", strerror(-rc));
+		return -1;
+	}
+	rc = hvl_9p_virtio_open(&v, &pr.r, 0, &st, sizeof st);
+	if (rc == 0)
+		rc = hvl_9p_mount(&cl, &v.t, "", 0, P9B_MS);
+	if (rc != 0) {
+		fprintf(stderr, "hvl-bench: 9p: open/mount: %s\n", strerror(-rc));
+		goto out;
+	}
+	r->msize = cl.msize;
+	if (direct_pass(c->file, r->bytes, 0) < 0 || p9_pass(&cl, "big", r->bytes, 0, NULL) < 0)
+		goto out;
+	for (k = 0; k < P9B_ROUNDS; k++) {
+		ns = direct_pass(c->file, r->bytes, 0);
+		if (ns < 0)
+			goto out;
+		dr[k] = mbs(r->bytes, ns);
+		hvl_9p_virtio_set_poll_spin(&v, 0);
+		ns = p9_pass(&cl, "big", r->bytes, 0, NULL);
+		if (ns < 0)
+			goto out;
+		pr9[k] = mbs(r->bytes, ns);
+		hvl_9p_virtio_set_poll_spin(&v, P9B_SPINS);
+		ns = p9_pass(&cl, "big", r->bytes, 0, NULL);
+		if (ns < 0)
+			goto out;
+		pp9[k] = mbs(r->bytes, ns);
+	}
+	r->direct_read_mbs = median(dr, P9B_ROUNDS);
+	r->p9_read_mbs = median(pr9, P9B_ROUNDS);
+	r->p9_read_poll_mbs = median(pp9, P9B_ROUNDS);
+	hvl_9p_virtio_set_poll_spin(&v, 0);
+	ns = p9_pass(&cl, "written", r->bytes, 1, &sync_ns);
+	if (ns < 0)
+		goto out;
+	r->p9_write_mbs = mbs(r->bytes, ns);
+	r->fsync_ms = (double)sync_ns / 1e6;
+	hvl_9p_virtio_set_poll_spin(&v, P9B_SPINS);
+	ns = p9_pass(&cl, "written", r->bytes, 1, NULL);
+	if (ns < 0)
+		goto out;
+	r->p9_write_poll_mbs = mbs(r->bytes, ns);
+	{
+		char path[160];
+
+		snprintf(path, sizeof path, "%s/dwritten", c->exp);
+		ns = direct_pass(path, r->bytes, 1);
+		if (ns < 0)
+			goto out;
+		r->direct_write_mbs = mbs(r->bytes, ns);
+	}
+	if (hvl_9p_mkdir(&cl, "small", 0755) != 0)
+		goto out;
+	{
+		char path[160];
+
+		snprintf(path, sizeof path, "%s/dsmall", c->exp);
+		if (mkdir(path, 0755) != 0)
+			goto out;
+	}
+	r->small_p9_poll = small_9p(&cl, r->small_n, 0u);
+	hvl_9p_virtio_set_poll_spin(&v, 0);
+	r->small_p9 = small_9p(&cl, r->small_n, r->small_n);
+	r->small_direct = small_direct(c->exp, r->small_n);
+	if (r->small_p9 < 0.0 || r->small_direct < 0.0)
+		goto out;
+	ok = 1;
+out:
+	if (cl.mounted)
+		(void)hvl_9p_unmount(&cl);
+	if (v.is_open)
+		(void)hvl_9p_virtio_close(&v);
+	hvl_posix_remote_close(&pr);
+	return ok ? 0 : -1;
+}
+
+/* Remove the export tree (two flat directories and three files). */
+static void p9b_cleanup(struct p9b_ctx *c, unsigned n)
+{
+	char p[256];
+	unsigned i;
+
+	for (i = 0; i < 2u * n; i++) {
+		snprintf(p, sizeof p, "%s/small/f%u", c->exp, i);
+		(void)unlink(p);
+		snprintf(p, sizeof p, "%s/dsmall/f%u", c->exp, i);
+		(void)unlink(p);
+	}
+	snprintf(p, sizeof p, "%s/small", c->exp);
+	(void)rmdir(p);
+	snprintf(p, sizeof p, "%s/dsmall", c->exp);
+	(void)rmdir(p);
+	snprintf(p, sizeof p, "%s/written", c->exp);
+	(void)unlink(p);
+	snprintf(p, sizeof p, "%s/dwritten", c->exp);
+	(void)unlink(p);
+	(void)unlink(c->file);
+	(void)rmdir(c->exp);
+	(void)unlink(c->region);
+	(void)unlink(c->log);
+	(void)rmdir(c->dir);
+}
+
+int run_p9_modes(struct bench *b, struct p9_result *r)
+{
+	struct p9b_ctx c;
+	uint64_t i;
+	int rc = -1;
+
+	memset(r, 0, sizeof *r);
+	memset(&c, 0, sizeof c);
+	c.pid = -1;
+	r->bytes = (uint64_t)b->p9_mib << 20;
+	r->small_n = b->p9_small;
+	if (find_pmm(b, r->path, sizeof r->path) != 0)
+		return 0; /* a skip, reported as such */
+	r->found = 1;
+	snprintf(c.dir, sizeof c.dir, "%s/hvl-bench-9p-XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	if (mkdtemp(c.dir) == NULL) {
+		perror("hvl-bench: mkdtemp");
+		return -1;
+	}
+	snprintf(c.exp, sizeof c.exp, "%s/share", c.dir);
+	snprintf(c.file, sizeof c.file, "%s/big", c.exp);
+	snprintf(c.region, sizeof c.region, "%s/region", c.dir);
+	snprintf(c.log, sizeof c.log, "%s/pmm.log", c.dir);
+	pin(b, 0);
+	for (i = 0; i < P9B_CHUNK; i++)
+		buf[i] = (uint8_t)(i * 7u + (i >> 11));
+	if (mkdir(c.exp, 0755) != 0 || direct_pass(c.file, r->bytes, 1) < 0) {
+		fprintf(stderr, "hvl-bench: 9p: cannot write %s\n", c.file);
+		goto out;
+	}
+	if (p9b_pmm_start(b, &c, r->path) != 0)
+		goto out;
+	if (p9b_remote(&c, r) != 0)
+		goto out;
+	r->ok = 1;
+	rc = 0;
+out:
+	if (c.pid > 0) {
+		kill(c.pid, SIGTERM);
+		if (reap(c.pid, 5000) != 0)
+			fprintf(stderr, "hvl-bench: 9p: hvl-pmm did not exit cleanly (log %s)\n", c.log);
+	}
+	p9b_cleanup(&c, r->small_n);
+	return rc;
+}
+
+void print_p9(const struct p9_result *r)
+{
+	double d = r->direct_read_mbs;
+	double rr = d > 0.0 ? r->p9_read_mbs / d : 0.0, wr = d > 0.0 ? r->p9_write_mbs / d : 0.0;
+	double rp = d > 0.0 ? r->p9_read_poll_mbs / d : 0.0, wp = d > 0.0 ? r->p9_write_poll_mbs / d : 0.0;
+
+	if (!r->found) {
+		printf("\n9p sequential: SKIPPED (needs hvl-pmm)\n");
+		return;
+	}
+	if (!r->ok) {
+		printf("\n9p sequential: FAILED\n");
+		return;
+	}
+	printf("\n9p (virtio-9p, msize %u), %llu MiB file, 1 MiB calls (page cache warm; remote CPU 0, "
+	       "PMM CPU 1):\n", r->msize, (unsigned long long)(r->bytes >> 20));
+	printf("  %-30s %9.1f MB/s\n", "direct read (Linux)", d);
+	printf("  %-30s %9.1f MB/s  (%.2f x direct read)\n", "9p read, doorbell", r->p9_read_mbs, rr);
+	printf("  %-30s %9.1f MB/s  (%.2f x direct read)\n", "9p read, busy-poll", r->p9_read_poll_mbs,
+	       rp);
+	printf("  %-30s %9.1f MB/s\n", "direct write (Linux)", r->direct_write_mbs);
+	printf("  %-30s %9.1f MB/s  (%.2f x direct read), then fsync %.1f ms\n", "9p write, doorbell",
+	       r->p9_write_mbs, wr, r->fsync_ms);
+	printf("  %-30s %9.1f MB/s  (%.2f x direct read)\n", "9p write, busy-poll",
+	       r->p9_write_poll_mbs, wp);
+	printf("  %-30s %9.0f /s  (busy-poll %.0f /s; direct %.0f /s), %u files\n",
+	       "small create+write+close, 9p", r->small_p9, r->small_p9_poll, r->small_direct, r->small_n);
+	printf("  target 9p_seq_read_ge_0.5x_direct_read: doorbell %.3f %s, busy-poll %.3f %s\n", rr,
+	       rr >= 0.5 ? "PASS" : "MISS", rp, rp >= 0.5 ? "PASS" : "MISS");
+	printf("  target 9p_seq_write_ge_0.5x_direct_read: doorbell %.3f %s, busy-poll %.3f %s\n", wr,
+	       wr >= 0.5 ? "PASS" : "MISS", wp, wp >= 0.5 ? "PASS" : "MISS");
+}
+
+void json_p9(const struct p9_result *r, FILE *js)
+{
+	double d = r->direct_read_mbs;
+	double rr = d > 0.0 ? r->p9_read_mbs / d : 0.0, wr = d > 0.0 ? r->p9_write_mbs / d : 0.0;
+	double rp = d > 0.0 ? r->p9_read_poll_mbs / d : 0.0, wp = d > 0.0 ? r->p9_write_poll_mbs / d : 0.0;
+	int m = r->found && r->ok;
+
+	fprintf(js, "  \"9p\": {\"found\": %s, \"ok\": %s, \"msize\": %u, \"file_bytes\": %llu, "
+		    "\"direct_read_mb_s\": %.1f, \"direct_write_mb_s\": %.1f, \"p9_read_mb_s\": %.1f, "
+		    "\"p9_write_mb_s\": %.1f, \"p9_read_busy_poll_mb_s\": %.1f, "
+		    "\"p9_write_busy_poll_mb_s\": %.1f, \"fsync_ms\": %.2f, \"small_files\": %u, "
+		    "\"small_create_write_close_per_s\": %.0f, \"small_busy_poll_per_s\": %.0f, "
+		    "\"small_direct_per_s\": %.0f, \"targets\": [",
+		r->found ? "true" : "false", r->ok ? "true" : "false", r->msize,
+		(unsigned long long)r->bytes, d, r->direct_write_mbs, r->p9_read_mbs, r->p9_write_mbs,
+		r->p9_read_poll_mbs, r->p9_write_poll_mbs, r->fsync_ms, r->small_n, r->small_p9,
+		r->small_p9_poll, r->small_direct);
+	fprintf(js, "{\"name\": \"9p_seq_read_ge_0.5x_direct_read\", \"mode\": \"doorbell\", "
+		    "\"value\": %.4f, \"limit\": 0.5, \"result\": \"%s\"}, "
+		    "{\"name\": \"9p_seq_read_ge_0.5x_direct_read\", \"mode\": \"busy-poll\", "
+		    "\"value\": %.4f, \"limit\": 0.5, \"result\": \"%s\"}, "
+		    "{\"name\": \"9p_seq_write_ge_0.5x_direct_read\", \"mode\": \"doorbell\", "
+		    "\"value\": %.4f, \"limit\": 0.5, \"result\": \"%s\"}, "
+		    "{\"name\": \"9p_seq_write_ge_0.5x_direct_read\", \"mode\": \"busy-poll\", "
+		    "\"value\": %.4f, \"limit\": 0.5, \"result\": \"%s\"}]},\n",
+		rr, !m ? "NOT MEASURED" : rr >= 0.5 ? "PASS" : "MISS",
+		rp, !m ? "NOT MEASURED" : rp >= 0.5 ? "PASS" : "MISS",
+		wr, !m ? "NOT MEASURED" : wr >= 0.5 ? "PASS" : "MISS",
+		wp, !m ? "NOT MEASURED" : wp >= 0.5 ? "PASS" : "MISS");
+}
