@@ -63,7 +63,10 @@ static struct {
 	unsigned echo_bad;
 	char pending[64];
 	uint32_t pending_src;
-	int quit;
+	int quit, reopen;
+	void *held;          /* a receive buffer kept by hvl_rpmsg_hold_rx_buffer() */
+	size_t held_len;
+	uint32_t held_src;
 } R;
 
 static int echo_cb(struct hvl_rpmsg_ept *e, void *data, size_t len, uint32_t src, void *priv)
@@ -97,6 +100,14 @@ static int cmd_cb(struct hvl_rpmsg_ept *e, void *data, size_t len, uint32_t src,
 {
 	(void)e;
 	(void)priv;
+	/* "hold:...": keep the buffer itself (zero-copy receive), answered from the main loop. */
+	if (len > 5 && memcmp(data, "hold:", 5) == 0 && R.held == NULL &&
+	    hvl_rpmsg_hold_rx_buffer(&R.rd, data) == 0) {
+		R.held = data;
+		R.held_len = len;
+		R.held_src = src;
+		return 0;
+	}
 	/* Commands run in the main loop, where polling is allowed. */
 	if (len >= sizeof(R.pending))
 		len = sizeof(R.pending) - 1;
@@ -286,6 +297,17 @@ static void run_cmd(void)
 		reply("stats echo_bad=%u bound=%d unbound=%d drop_dst=%llu drop_bad=%llu", R.echo_bad,
 		      R.host_bound, R.host_unbound, (unsigned long long)R.rd.drop_dst,
 		      (unsigned long long)R.rd.drop_bad);
+	} else if (strcmp(c, "zc") == 0) {
+		/* Zero-copy send: fill the transmit buffer in place. */
+		uint32_t room = 0;
+		char *z = hvl_rpmsg_get_tx_buffer(&R.rd, &room, IO_MS);
+		int n = z != NULL ? snprintf(z, room, "zero-copy %u", room) : -1;
+
+		if (n < 0 || hvl_rpmsg_sendto_nocopy(&R.cmd, z, (size_t)n, R.pending_src) != n)
+			reply("zc bad");
+	} else if (strcmp(c, "reopen") == 0) {
+		R.reopen = 1;
+		reply("reopening");
 	} else if (strcmp(c, "quit") == 0) {
 		R.quit = 1;
 		reply("bye");
@@ -293,6 +315,17 @@ static void run_cmd(void)
 		reply("unknown");
 	}
 	R.pending[0] = '\0';
+}
+
+/* Create echo and cmd (announced): at start and after a reset. */
+static int remote_epts(void)
+{
+	if (hvl_rpmsg_create_ept(&R.echo, &R.rd, "echo", HVL_RPMSG_ADDR_ANY, HVL_RPMSG_ADDR_ANY,
+				 echo_cb, NULL) != 0 ||
+	    hvl_rpmsg_create_ept(&R.cmd, &R.rd, "cmd", HVL_RPMSG_ADDR_ANY, HVL_RPMSG_ADDR_ANY,
+				 cmd_cb, NULL) != 0)
+		return -1;
+	return 0;
 }
 
 static int remote_main(const char *mem)
@@ -314,10 +347,7 @@ static int remote_main(const char *mem)
 		return 2;
 	}
 	hvl_rpmsg_set_timeout(&R.rd, IO_MS);
-	if (hvl_rpmsg_create_ept(&R.echo, &R.rd, "echo", HVL_RPMSG_ADDR_ANY, HVL_RPMSG_ADDR_ANY,
-				 echo_cb, NULL) != 0 ||
-	    hvl_rpmsg_create_ept(&R.cmd, &R.rd, "cmd", HVL_RPMSG_ADDR_ANY, HVL_RPMSG_ADDR_ANY,
-				 cmd_cb, NULL) != 0)
+	if (remote_epts() != 0)
 		return 2;
 	for (i = 0; i < NCH; i++) {
 		char name[8];
@@ -340,6 +370,24 @@ static int remote_main(const char *mem)
 		}
 		if (R.pending[0] != '\0')
 			run_cmd();
+		if (R.held != NULL) {
+			/* Answer from the held buffer itself, then give it back. */
+			if (hvl_rpmsg_sendto(&R.cmd, R.held, R.held_len, R.held_src) != (int)R.held_len ||
+			    hvl_rpmsg_release_rx_buffer(&R.rd, R.held) != 0 ||
+			    hvl_rpmsg_release_rx_buffer(&R.rd, R.held) != -EINVAL)
+				R.echo_bad++;
+			R.held = NULL;
+		}
+		if (R.reopen) {
+			/* A reset drops every channel of ours; open again and re-announce. */
+			R.reopen = 0;
+			if (hvl_rpmsg_flush(&R.rd, IO_MS) != 0 || hvl_rpmsg_close(&R.rd) != 0 ||
+			    hvl_rpmsg_open(&R.rd, &pr.r, 0, &st, sizeof(st), ns_bind) != 0)
+				return 7;
+			hvl_rpmsg_set_timeout(&R.rd, IO_MS);
+			if (remote_epts() != 0)
+				return 7;
+		}
 	}
 	hvl_rpmsg_destroy_ept(&R.echo);
 	if (hvl_rpmsg_flush(&R.rd, IO_MS) != 0)
@@ -603,12 +651,27 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/ch0", rpdir);
 	CHECK(lstat(path, &stb) != 0);
 
-	/* 9. the remote's view: nothing bad received, the Linux channel was unbound. */
+	/* 9. zero copy: a transmit buffer filled in place, a receive buffer held and answered. */
+	CHECK(command(cmd, "zc", "zero-copy 496", line, sizeof(line)) == 0);
+	CHECK(command(cmd, "hold:abc", "hold:abc", line, sizeof(line)) == 0);
+
+	/* 10. the remote's view: nothing bad received, the Linux channel was unbound. */
 	CHECK(command(cmd, "stats", "stats echo_bad=0 bound=1 unbound=1 drop_dst=0 drop_bad=0", line,
 		      sizeof(line)) == 0);
 	if (strncmp(line, "stats", 5) == 0)
 		printf("test_rpmsg_e2e: remote %s\n", line);
-	CHECK(command(cmd, "quit", "bye", line, sizeof(line)) == 0);
+	/* 11. a reset drops the remote's channels (EOF), a reopen announces them again. */
+	CHECK(command(cmd, "reopen", "reopening", line, sizeof(line)) == 0);
+	CHECK(sp_recv(cmd, line, sizeof(line), IO_MS) == 0);
+	CHECK(sp_recv(echo, line, sizeof(line), IO_MS) == 0);
+	close(cmd);
+	close(echo);
+	echo = sp_connect("echo", IO_MS);
+	cmd = sp_connect("cmd", IO_MS);
+	CHECK(echo >= 0 && cmd >= 0);
+	if (echo >= 0)
+		CHECK(echo_check(echo, max, 100) == 0);
+	CHECK(cmd >= 0 && command(cmd, "quit", "bye", line, sizeof(line)) == 0);
 	CHECK_EQ(h_wait_exit(remote, IO_MS), 0);
 out:
 	if (echo >= 0)
