@@ -28,6 +28,7 @@
 #define RP_ADDR_STRIDE          4096u   /* address = 1024 + slot + STRIDE * generation */
 #define RP_RL_BURST             10u
 #define RP_RL_MS                5000u
+#define RP_SPIN_NS              2000    /* poll doorbell: re-check an empty transmitq */
 #define RP_CONTROL_NAME         ".control"
 #define RP_BUILTIN_ECHO         "hvl-echo"
 #define RP_BUILTIN_SINK         "hvl-sink"
@@ -104,6 +105,7 @@ struct rp {
 	unsigned rr;                    /* round-robin cursor for reads */
 	unsigned nready;                /* slots with rd_ready set: 0 skips the scan */
 	uint32_t echo_addr, sink_addr;  /* built-in channels' addresses (0: none) */
+	int64_t spin_ns;                /* poll doorbell: look at the transmitq this long before leaving */
 
 	struct rp_ns_out *nsq;          /* announcements to send, FIFO */
 	unsigned nsq_cap, nsq_head, nsq_len;
