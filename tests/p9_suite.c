@@ -241,7 +241,7 @@ static int text_is(struct hvl_9p *c, const char *path, const char *text)
 int p9_suite(struct hvl_9p *c, const char *label, const char *base, uint64_t big_bytes,
 	     int *passed)
 {
-	char p[HVL_9P_PATH_MAX], q[HVL_9P_PATH_MAX];
+	char p[HVL_9P_PATH_MAX], q[HVL_9P_PATH_MAX + 64];
 	struct hvl_9p_dirent de;
 	struct hvl_9p_stat st;
 	int fds[HVL_9P_MAX_FILES + 1], i, dd, n, seen;
@@ -263,13 +263,13 @@ int p9_suite(struct hvl_9p *c, const char *label, const char *base, uint64_t big
 	}
 	for (n = 0; n < 3; n++)
 		for (i = 0; i < 4; i++) {
-			char line[16];
+			char line[32];
 
 			snprintf(line, sizeof(line), "%d%d;", i, n);
 			SCHECK_EQ(hvl_9p_write(c, fds[i], line, 3), 3);
 		}
 	for (i = 0; i < 4; i++) {
-		char want[16];
+		char want[48];
 
 		SCHECK_EQ(hvl_9p_close(c, fds[i]), 0);
 		snprintf(p, sizeof(p), "%s/multi%d", base, i);

@@ -9,6 +9,7 @@
  *
  * Fids: 1 is the root, 2 and 3 are scratch fids for path operations
  * (always clunked before the call returns), 16 + n belongs to open file n.
+ * Directories and name operations are in 9p_names.c.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -16,15 +17,11 @@
 #include <string.h>
 
 #include "hvl/9p.h"
-
-#define FID_ROOT   1u
-#define FID_TMP1   2u
-#define FID_TMP2   3u
-#define FID_FILE0  16u
+#include "9p_priv.h"
 
 /* ------------------------------------------------------------ encoding */
 
-static void put(struct hvl_9p *c, uint64_t v, uint32_t n)
+void p9c_put(struct hvl_9p *c, uint64_t v, uint32_t n)
 {
 	uint32_t i;
 
@@ -37,7 +34,7 @@ static void put(struct hvl_9p *c, uint64_t v, uint32_t n)
 	c->wlen += n;
 }
 
-static void put_bytes(struct hvl_9p *c, const void *b, uint32_t n)
+void p9c_put_bytes(struct hvl_9p *c, const void *b, uint32_t n)
 {
 	if (c->wbad != 0u || n > c->msize - c->wlen) {
 		c->wbad = 1u;
@@ -47,35 +44,29 @@ static void put_bytes(struct hvl_9p *c, const void *b, uint32_t n)
 	c->wlen += n;
 }
 
-static void put_str(struct hvl_9p *c, const char *s, size_t n)
+void p9c_put_str(struct hvl_9p *c, const char *s, size_t n)
 {
 	if (n > 0xffffu) {
 		c->wbad = 1u;
 		return;
 	}
-	put(c, n, 2u);
-	put_bytes(c, s, (uint32_t)n);
+	p9c_put(c, n, 2u);
+	p9c_put_bytes(c, s, (uint32_t)n);
 }
 
 /* Start a T-message of @type. */
-static void begin(struct hvl_9p *c, uint8_t type)
+void p9c_begin(struct hvl_9p *c, uint8_t type)
 {
 	c->wlen = 0u;
 	c->wbad = 0u;
-	put(c, 0u, 4u);
-	put(c, type, 1u);
+	p9c_put(c, 0u, 4u);
+	p9c_put(c, type, 1u);
 	c->tag = (uint16_t)((c->tag + 1u) & 0x7fffu); /* never NOTAG */
-	put(c, c->tag, 2u);
+	p9c_put(c, c->tag, 2u);
 }
 
-/* Bounds-checked reader over the R-message. */
-struct rdr {
-	const uint8_t *p;
-	uint32_t len, off;
-	uint8_t bad;
-};
-
-static uint64_t get(struct rdr *r, uint32_t n)
+/* Fields wider than 8 bytes are only skipped: their value is never used. */
+uint64_t p9c_get(struct rdr *r, uint32_t n)
 {
 	uint64_t v = 0u;
 	uint32_t i;
@@ -84,7 +75,7 @@ static uint64_t get(struct rdr *r, uint32_t n)
 		r->bad = 1u;
 		return 0u;
 	}
-	for (i = 0u; i < n; i++)
+	for (i = 0u; i < n && i < 8u; i++)
 		v |= (uint64_t)r->p[r->off + i] << (8u * i);
 	r->off += n;
 	return v;
@@ -131,7 +122,7 @@ static int map_errno(uint32_t e)
  * with @r over the body (after the header), a mapped -errno for Rlerror,
  * or -EIO/-EPROTO for a malformed answer.
  */
-static int rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
+int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
 {
 	uint32_t rlen = 0u, size;
 	uint8_t rtype;
@@ -152,13 +143,13 @@ static int rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
 	r->len = (rlen < c->msize) ? rlen : c->msize;
 	r->off = 0u;
 	r->bad = 0u;
-	size = (uint32_t)get(r, 4u);
-	rtype = (uint8_t)get(r, 1u);
-	rtag = (uint16_t)get(r, 2u);
+	size = (uint32_t)p9c_get(r, 4u);
+	rtype = (uint8_t)p9c_get(r, 1u);
+	rtag = (uint16_t)p9c_get(r, 2u);
 	if (r->bad != 0u || size != r->len || rtag != c->tag)
 		return -EPROTO;
 	if (rtype == HVL_9P_RLERROR) {
-		uint32_t e = (uint32_t)get(r, 4u);
+		uint32_t e = (uint32_t)p9c_get(r, 4u);
 
 		c->errors++;
 		return (r->bad != 0u) ? -EPROTO : map_errno(e);
@@ -166,13 +157,13 @@ static int rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
 	return (rtype == (uint8_t)(type + 1u)) ? 0 : -EPROTO;
 }
 
-static int clunk(struct hvl_9p *c, uint32_t fid)
+int p9c_clunk(struct hvl_9p *c, uint32_t fid)
 {
 	struct rdr r;
 
-	begin(c, HVL_9P_TCLUNK);
-	put(c, fid, 4u);
-	return rpc(c, HVL_9P_TCLUNK, &r);
+	p9c_begin(c, HVL_9P_TCLUNK);
+	p9c_put(c, fid, 4u);
+	return p9c_rpc(c, HVL_9P_TCLUNK, &r);
 }
 
 /* ------------------------------------------------------------ paths */
@@ -191,12 +182,12 @@ static size_t next_name(const char *path, size_t *pos, const char **name)
 	return n;
 }
 
-static int is_dot(const char *s, size_t n)
+int p9c_is_dot(const char *s, size_t n)
 {
 	return (n == 1u && s[0] == '.') ? 1 : 0;
 }
 
-static int is_dotdot(const char *s, size_t n)
+int p9c_is_dotdot(const char *s, size_t n)
 {
 	return (n == 2u && s[0] == '.' && s[1] == '.') ? 1 : 0;
 }
@@ -207,7 +198,7 @@ static int is_dotdot(const char *s, size_t n)
  * Twalk takes at most 16 names; longer paths walk @newfid in place.
  * On failure @newfid does not exist.
  */
-static int walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
+int p9c_walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
 		const char **last, size_t *lastlen)
 {
 	const char *names[HVL_9P_MAXWELEM];
@@ -230,8 +221,8 @@ static int walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
 		start = end;
 		while (start > 0u && path[start - 1u] != '/')
 			start--;
-		if (end == start || is_dot(&path[start], end - start) != 0 ||
-		    is_dotdot(&path[start], end - start) != 0)
+		if (end == start || p9c_is_dot(&path[start], end - start) != 0 ||
+		    p9c_is_dotdot(&path[start], end - start) != 0)
 			return -EINVAL;
 		if (end - start > HVL_9P_NAME_MAX)
 			return -ENAMETOOLONG;
@@ -251,9 +242,9 @@ static int walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
 
 			if (pos > plen)
 				l -= pos - plen;
-			if (l == 0u || is_dot(nm, l) != 0)
+			if (l == 0u || p9c_is_dot(nm, l) != 0)
 				continue;
-			if (is_dotdot(nm, l) != 0) {
+			if (p9c_is_dotdot(nm, l) != 0) {
 				rc = -EINVAL; /* the server refuses it anyway; say so early */
 				break;
 			}
@@ -269,16 +260,16 @@ static int walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
 			break;
 		if (n == 0u && have != 0)
 			return 0;
-		begin(c, HVL_9P_TWALK);
-		put(c, from, 4u);
-		put(c, newfid, 4u);
-		put(c, n, 2u);
+		p9c_begin(c, HVL_9P_TWALK);
+		p9c_put(c, from, 4u);
+		p9c_put(c, newfid, 4u);
+		p9c_put(c, n, 2u);
 		for (i = 0u; i < n; i++)
-			put_str(c, names[i], lens[i]);
-		rc = rpc(c, HVL_9P_TWALK, &r);
+			p9c_put_str(c, names[i], lens[i]);
+		rc = p9c_rpc(c, HVL_9P_TWALK, &r);
 		if (rc != 0)
 			break;
-		nq = (uint16_t)get(&r, 2u);
+		nq = (uint16_t)p9c_get(&r, 2u);
 		if (r.bad != 0u || nq > n) {
 			rc = -EPROTO;
 			break;
@@ -290,7 +281,7 @@ static int walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
 			 * costs one round trip and keeps our fid numbers free.
 			 */
 			if (have == 0)
-				(void)clunk(c, newfid);
+				(void)p9c_clunk(c, newfid);
 			rc = -ENOENT;
 			break;
 		}
@@ -302,7 +293,7 @@ static int walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,
 	if (rc == 0)
 		rc = -ENAMETOOLONG;
 	if (have != 0)
-		(void)clunk(c, newfid);
+		(void)p9c_clunk(c, newfid);
 	return rc;
 }
 
@@ -329,32 +320,32 @@ int hvl_9p_mount(struct hvl_9p *c, const struct hvl_9p_transport *t, const char 
 	c->t = *t;
 	c->msize = t->bufsize;
 	c->timeout_ms = (timeout_ms != 0u) ? timeout_ms : HVL_9P_DEFAULT_TIMEOUT_MS;
-	begin(c, HVL_9P_TVERSION);
+	p9c_begin(c, HVL_9P_TVERSION);
 	/* Tversion carries NOTAG. */
 	c->t.tx[5] = 0xffu;
 	c->t.tx[6] = 0xffu;
 	c->tag = HVL_9P_NOTAG;
-	put(c, c->msize, 4u);
-	put_str(c, "9P2000.L", 8u);
-	rc = rpc(c, HVL_9P_TVERSION, &r);
+	p9c_put(c, c->msize, 4u);
+	p9c_put_str(c, "9P2000.L", 8u);
+	rc = p9c_rpc(c, HVL_9P_TVERSION, &r);
 	c->tag = 0u;
 	if (rc != 0)
 		return rc;
-	msize = (uint32_t)get(&r, 4u);
-	vl = (uint16_t)get(&r, 2u);
+	msize = (uint32_t)p9c_get(&r, 4u);
+	vl = (uint16_t)p9c_get(&r, 2u);
 	if (r.bad != 0u || vl != 8u || vl > r.len - r.off ||
 	    memcmp(&r.p[r.off], "9P2000.L", 8u) != 0)
 		return -EPROTO;
 	if (msize < HVL_9P_MSIZE_MIN || msize > c->msize)
 		return -EPROTO;
 	c->msize = msize;
-	begin(c, HVL_9P_TATTACH);
-	put(c, FID_ROOT, 4u);
-	put(c, HVL_9P_NOFID, 4u);
-	put_str(c, "", 0u);
-	put_str(c, (aname != NULL) ? aname : "", (aname != NULL) ? strlen(aname) : 0u);
-	put(c, uid, 4u);
-	rc = rpc(c, HVL_9P_TATTACH, &r);
+	p9c_begin(c, HVL_9P_TATTACH);
+	p9c_put(c, FID_ROOT, 4u);
+	p9c_put(c, HVL_9P_NOFID, 4u);
+	p9c_put_str(c, "", 0u);
+	p9c_put_str(c, (aname != NULL) ? aname : "", (aname != NULL) ? strlen(aname) : 0u);
+	p9c_put(c, uid, 4u);
+	rc = p9c_rpc(c, HVL_9P_TATTACH, &r);
 	if (rc != 0)
 		return rc;
 	c->mounted = 1u;
@@ -371,12 +362,12 @@ int hvl_9p_unmount(struct hvl_9p *c)
 		if (c->f[i].used != 0u)
 			(void)hvl_9p_close(c, (int)i);
 	c->mounted = 0u;
-	return clunk(c, FID_ROOT);
+	return p9c_clunk(c, FID_ROOT);
 }
 
 /* ------------------------------------------------------------ files */
 
-static struct hvl_9p_file *file_of(struct hvl_9p *c, int fd)
+struct hvl_9p_file *p9c_file_of(struct hvl_9p *c, int fd)
 {
 	if (c == NULL || c->mounted == 0u || fd < 0 || fd >= (int)HVL_9P_MAX_FILES)
 		return NULL;
@@ -400,10 +391,10 @@ static int slot_new(struct hvl_9p *c)
 /* Tlopen/Tlcreate answer: qid (type first), iounit. */
 static int opened(struct hvl_9p_file *f, struct rdr *r)
 {
-	uint8_t qt = (uint8_t)get(r, 1u);
+	uint8_t qt = (uint8_t)p9c_get(r, 1u);
 
-	(void)get(r, 12u);
-	(void)get(r, 4u);
+	(void)p9c_get(r, 12u);
+	(void)p9c_get(r, 4u);
 	if (r->bad != 0u)
 		return -EPROTO;
 	f->is_dir = ((qt & HVL_9P_QTDIR) != 0u) ? 1u : 0u;
@@ -415,10 +406,10 @@ static int lopen(struct hvl_9p *c, struct hvl_9p_file *f, uint32_t flags)
 	struct rdr r;
 	int rc;
 
-	begin(c, HVL_9P_TLOPEN);
-	put(c, f->fid, 4u);
-	put(c, flags, 4u);
-	rc = rpc(c, HVL_9P_TLOPEN, &r);
+	p9c_begin(c, HVL_9P_TLOPEN);
+	p9c_put(c, f->fid, 4u);
+	p9c_put(c, flags, 4u);
+	rc = p9c_rpc(c, HVL_9P_TLOPEN, &r);
 	return (rc != 0) ? rc : opened(f, &r);
 }
 
@@ -438,28 +429,28 @@ int hvl_9p_open(struct hvl_9p *c, const char *path, uint32_t flags, uint32_t mod
 	f = &c->f[fd];
 	/* Exclusive create: straight to Tlcreate in the parent (EEXIST comes from the server). */
 	rc = ((flags & (HVL_O_CREAT | HVL_O_EXCL)) == (HVL_O_CREAT | HVL_O_EXCL))
-		     ? -ENOENT : walk(c, path, f->fid, 0, NULL, NULL);
+		     ? -ENOENT : p9c_walk(c, path, f->fid, 0, NULL, NULL);
 	if (rc == 0) {
 		rc = lopen(c, f, flags & ~(HVL_O_CREAT | HVL_O_EXCL));
 		if (rc != 0) {
-			(void)clunk(c, f->fid);
+			(void)p9c_clunk(c, f->fid);
 			return rc;
 		}
 	} else if (rc == -ENOENT && (flags & HVL_O_CREAT) != 0u) {
-		rc = walk(c, path, f->fid, 1, &name, &nlen);
+		rc = p9c_walk(c, path, f->fid, 1, &name, &nlen);
 		if (rc != 0)
 			return rc;
-		begin(c, HVL_9P_TLCREATE);
-		put(c, f->fid, 4u);
-		put_str(c, name, nlen);
-		put(c, flags, 4u);
-		put(c, mode & 07777u, 4u);
-		put(c, 0u, 4u);
-		rc = rpc(c, HVL_9P_TLCREATE, &r);
+		p9c_begin(c, HVL_9P_TLCREATE);
+		p9c_put(c, f->fid, 4u);
+		p9c_put_str(c, name, nlen);
+		p9c_put(c, flags, 4u);
+		p9c_put(c, mode & 07777u, 4u);
+		p9c_put(c, 0u, 4u);
+		rc = p9c_rpc(c, HVL_9P_TLCREATE, &r);
 		if (rc == 0)
 			rc = opened(f, &r);
 		if (rc != 0) {
-			(void)clunk(c, f->fid);
+			(void)p9c_clunk(c, f->fid);
 			return rc;
 		}
 	} else {
@@ -472,12 +463,12 @@ int hvl_9p_open(struct hvl_9p *c, const char *path, uint32_t flags, uint32_t mod
 
 int hvl_9p_close(struct hvl_9p *c, int fd)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 
 	if (f == NULL)
 		return -EBADF;
 	f->used = 0u;
-	return clunk(c, f->fid);
+	return p9c_clunk(c, f->fid);
 }
 
 /*
@@ -493,7 +484,7 @@ static uint32_t io_max(const struct hvl_9p *c, uint32_t hdr)
 
 long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 	uint8_t *dst = buf;
 	size_t done = 0u;
 
@@ -509,14 +500,14 @@ long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len)
 
 		if ((size_t)want > len - done)
 			want = (uint32_t)(len - done);
-		begin(c, HVL_9P_TREAD);
-		put(c, f->fid, 4u);
-		put(c, f->pos, 8u);
-		put(c, want, 4u);
-		rc = rpc(c, HVL_9P_TREAD, &r);
+		p9c_begin(c, HVL_9P_TREAD);
+		p9c_put(c, f->fid, 4u);
+		p9c_put(c, f->pos, 8u);
+		p9c_put(c, want, 4u);
+		rc = p9c_rpc(c, HVL_9P_TREAD, &r);
 		if (rc != 0)
 			return (done > 0u) ? (long)done : (long)rc;
-		got = (uint32_t)get(&r, 4u);
+		got = (uint32_t)p9c_get(&r, 4u);
 		if (r.bad != 0u || got > want || got > r.len - r.off)
 			return -EPROTO;
 		(void)memcpy(&dst[done], &r.p[r.off], got);
@@ -530,7 +521,7 @@ long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len)
 
 long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 	const uint8_t *src = buf;
 	size_t done = 0u;
 
@@ -545,15 +536,15 @@ long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len)
 
 		if ((size_t)want > len - done)
 			want = (uint32_t)(len - done);
-		begin(c, HVL_9P_TWRITE);
-		put(c, f->fid, 4u);
-		put(c, f->pos, 8u);
-		put(c, want, 4u);
-		put_bytes(c, &src[done], want);
-		rc = rpc(c, HVL_9P_TWRITE, &r);
+		p9c_begin(c, HVL_9P_TWRITE);
+		p9c_put(c, f->fid, 4u);
+		p9c_put(c, f->pos, 8u);
+		p9c_put(c, want, 4u);
+		p9c_put_bytes(c, &src[done], want);
+		rc = p9c_rpc(c, HVL_9P_TWRITE, &r);
 		if (rc != 0)
 			return (done > 0u) ? (long)done : (long)rc;
-		got = (uint32_t)get(&r, 4u);
+		got = (uint32_t)p9c_get(&r, 4u);
 		if (r.bad != 0u || got > want)
 			return -EPROTO;
 		if (got == 0u)
@@ -565,39 +556,39 @@ long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len)
 }
 
 /* Tgetattr on @fid into @st. */
-static int getattr(struct hvl_9p *c, uint32_t fid, struct hvl_9p_stat *st)
+int p9c_getattr(struct hvl_9p *c, uint32_t fid, struct hvl_9p_stat *st)
 {
 	struct rdr r;
 	int rc;
 
-	begin(c, HVL_9P_TGETATTR);
-	put(c, fid, 4u);
-	put(c, HVL_9P_GETATTR_BASIC, 8u);
-	rc = rpc(c, HVL_9P_TGETATTR, &r);
+	p9c_begin(c, HVL_9P_TGETATTR);
+	p9c_put(c, fid, 4u);
+	p9c_put(c, HVL_9P_GETATTR_BASIC, 8u);
+	rc = p9c_rpc(c, HVL_9P_TGETATTR, &r);
 	if (rc != 0)
 		return rc;
-	(void)get(&r, 8u);               /* valid */
-	(void)get(&r, 5u);               /* qid type, version */
-	st->ino = get(&r, 8u);
-	st->mode = (uint32_t)get(&r, 4u);
-	st->uid = (uint32_t)get(&r, 4u);
-	st->gid = (uint32_t)get(&r, 4u);
-	st->nlink = get(&r, 8u);
-	(void)get(&r, 8u);               /* rdev */
-	st->size = get(&r, 8u);
-	(void)get(&r, 8u);               /* blksize */
-	st->blocks = get(&r, 8u);
-	st->atime_sec = get(&r, 8u);
-	(void)get(&r, 8u);
-	st->mtime_sec = get(&r, 8u);
-	(void)get(&r, 8u);
-	st->ctime_sec = get(&r, 8u);
+	(void)p9c_get(&r, 8u);               /* valid */
+	(void)p9c_get(&r, 5u);               /* qid type, version */
+	st->ino = p9c_get(&r, 8u);
+	st->mode = (uint32_t)p9c_get(&r, 4u);
+	st->uid = (uint32_t)p9c_get(&r, 4u);
+	st->gid = (uint32_t)p9c_get(&r, 4u);
+	st->nlink = p9c_get(&r, 8u);
+	(void)p9c_get(&r, 8u);               /* rdev */
+	st->size = p9c_get(&r, 8u);
+	(void)p9c_get(&r, 8u);               /* blksize */
+	st->blocks = p9c_get(&r, 8u);
+	st->atime_sec = p9c_get(&r, 8u);
+	(void)p9c_get(&r, 8u);
+	st->mtime_sec = p9c_get(&r, 8u);
+	(void)p9c_get(&r, 8u);
+	st->ctime_sec = p9c_get(&r, 8u);
 	return (r.bad != 0u) ? -EPROTO : 0;
 }
 
 int64_t hvl_9p_lseek(struct hvl_9p *c, int fd, int64_t off, int whence)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 	struct hvl_9p_stat st;
 	int64_t base;
 	int rc;
@@ -612,7 +603,7 @@ int64_t hvl_9p_lseek(struct hvl_9p *c, int fd, int64_t off, int whence)
 		base = (int64_t)f->pos;
 		break;
 	case HVL_SEEK_END:
-		rc = getattr(c, f->fid, &st);
+		rc = p9c_getattr(c, f->fid, &st);
 		if (rc != 0)
 			return rc;
 		base = (int64_t)st.size;
@@ -628,11 +619,11 @@ int64_t hvl_9p_lseek(struct hvl_9p *c, int fd, int64_t off, int whence)
 
 int hvl_9p_fstat(struct hvl_9p *c, int fd, struct hvl_9p_stat *st)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 
 	if (f == NULL || st == NULL)
 		return -EBADF;
-	return getattr(c, f->fid, st);
+	return p9c_getattr(c, f->fid, st);
 }
 
 int hvl_9p_stat(struct hvl_9p *c, const char *path, struct hvl_9p_stat *st)
@@ -641,258 +632,44 @@ int hvl_9p_stat(struct hvl_9p *c, const char *path, struct hvl_9p_stat *st)
 
 	if (c == NULL || c->mounted == 0u || st == NULL)
 		return -EINVAL;
-	rc = walk(c, path, FID_TMP1, 0, NULL, NULL);
+	rc = p9c_walk(c, path, FID_TMP1, 0, NULL, NULL);
 	if (rc != 0)
 		return rc;
-	rc = getattr(c, FID_TMP1, st);
-	(void)clunk(c, FID_TMP1);
+	rc = p9c_getattr(c, FID_TMP1, st);
+	(void)p9c_clunk(c, FID_TMP1);
 	return rc;
 }
 
 int hvl_9p_fsync(struct hvl_9p *c, int fd)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 	struct rdr r;
 
 	if (f == NULL)
 		return -EBADF;
-	begin(c, HVL_9P_TFSYNC);
-	put(c, f->fid, 4u);
-	put(c, 0u, 4u);
-	return rpc(c, HVL_9P_TFSYNC, &r);
+	p9c_begin(c, HVL_9P_TFSYNC);
+	p9c_put(c, f->fid, 4u);
+	p9c_put(c, 0u, 4u);
+	return p9c_rpc(c, HVL_9P_TFSYNC, &r);
 }
 
 int hvl_9p_ftruncate(struct hvl_9p *c, int fd, uint64_t len)
 {
-	struct hvl_9p_file *f = file_of(c, fd);
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
 	struct rdr r;
 
 	if (f == NULL || f->is_dir != 0u)
 		return -EBADF;
-	begin(c, HVL_9P_TSETATTR);
-	put(c, f->fid, 4u);
-	put(c, HVL_9P_SETATTR_SIZE, 4u);
-	put(c, 0u, 4u);   /* mode */
-	put(c, 0u, 4u);   /* uid */
-	put(c, 0u, 4u);   /* gid */
-	put(c, len, 8u);
-	put(c, 0u, 8u);   /* atime, mtime: unchanged */
-	put(c, 0u, 8u);
-	put(c, 0u, 8u);
-	put(c, 0u, 8u);
-	return rpc(c, HVL_9P_TSETATTR, &r);
-}
-
-/* ------------------------------------------------------------ directories */
-
-int hvl_9p_opendir(struct hvl_9p *c, const char *path)
-{
-	int fd = (path != NULL) ? hvl_9p_open(c, path, HVL_O_RDONLY, 0u) : -EINVAL;
-
-	if (fd >= 0 && c->f[fd].is_dir == 0u) {
-		(void)hvl_9p_close(c, fd);
-		return -ENOTDIR;
-	}
-	return fd;
-}
-
-/* Fetch the next batch of entries into the file's buffer. */
-static int dir_fill(struct hvl_9p *c, struct hvl_9p_file *f)
-{
-	struct rdr r;
-	uint32_t n;
-	int rc;
-
-	begin(c, HVL_9P_TREADDIR);
-	put(c, f->fid, 4u);
-	put(c, f->dcookie, 8u);
-	put(c, HVL_9P_DIRBUF, 4u);
-	rc = rpc(c, HVL_9P_TREADDIR, &r);
-	if (rc != 0)
-		return rc;
-	n = (uint32_t)get(&r, 4u);
-	if (r.bad != 0u || n > HVL_9P_DIRBUF || n > r.len - r.off)
-		return -EPROTO;
-	(void)memcpy(f->dbuf, &r.p[r.off], n);
-	f->dlen = n;
-	f->doff = 0u;
-	if (n == 0u)
-		f->deof = 1u;
-	return 0;
-}
-
-int hvl_9p_readdir(struct hvl_9p *c, int dd, struct hvl_9p_dirent *ent)
-{
-	struct hvl_9p_file *f = file_of(c, dd);
-	uint32_t iter;
-
-	if (f == NULL || f->is_dir == 0u || ent == NULL)
-		return -EBADF;
-	/* Bounded: every pass consumes an entry or fetches a batch. */
-	for (iter = 0u; iter < 4096u; iter++) {
-		struct rdr r;
-		uint16_t nl;
-		int rc;
-
-		if (f->doff >= f->dlen) {
-			if (f->deof != 0u)
-				return 0;
-			rc = dir_fill(c, f);
-			if (rc != 0)
-				return rc;
-			continue;
-		}
-		r.p = f->dbuf;
-		r.len = f->dlen;
-		r.off = f->doff;
-		r.bad = 0u;
-		(void)get(&r, 5u);            /* qid type, version */
-		ent->ino = get(&r, 8u);
-		f->dcookie = get(&r, 8u);
-		ent->type = (uint8_t)get(&r, 1u);
-		nl = (uint16_t)get(&r, 2u);
-		if (r.bad != 0u || nl > HVL_9P_NAME_MAX || nl > r.len - r.off)
-			return -EPROTO;
-		(void)memcpy(ent->name, &r.p[r.off], nl);
-		ent->name[nl] = '\0';
-		f->doff = r.off + nl;
-		if (is_dot(ent->name, nl) == 0 && is_dotdot(ent->name, nl) == 0)
-			return 1;
-	}
-	return -EIO;
-}
-
-int hvl_9p_closedir(struct hvl_9p *c, int dd)
-{
-	return hvl_9p_close(c, dd);
-}
-
-/* ------------------------------------------------------------ names */
-
-int hvl_9p_mkdir(struct hvl_9p *c, const char *path, uint32_t mode)
-{
-	const char *name = NULL;
-	size_t nlen = 0u;
-	struct rdr r;
-	int rc;
-
-	if (c == NULL || c->mounted == 0u)
-		return -EINVAL;
-	rc = walk(c, path, FID_TMP1, 1, &name, &nlen);
-	if (rc != 0)
-		return rc;
-	begin(c, HVL_9P_TMKDIR);
-	put(c, FID_TMP1, 4u);
-	put_str(c, name, nlen);
-	put(c, mode & 07777u, 4u);
-	put(c, 0u, 4u);
-	rc = rpc(c, HVL_9P_TMKDIR, &r);
-	(void)clunk(c, FID_TMP1);
-	return rc;
-}
-
-/*
- * Servers without Tunlinkat (diod answers EOPNOTSUPP) remove with Tremove,
- * which clunks the fid whatever the outcome.  The type is checked first so
- * that unlink and rmdir keep their POSIX errors.
- */
-static int remove_fallback(struct hvl_9p *c, const char *path, uint32_t flags)
-{
-	struct hvl_9p_stat st;
-	struct rdr r;
-	int rc, isdir;
-
-	rc = walk(c, path, FID_TMP2, 0, NULL, NULL);
-	if (rc != 0)
-		return rc;
-	rc = getattr(c, FID_TMP2, &st);
-	if (rc != 0) {
-		(void)clunk(c, FID_TMP2);
-		return rc;
-	}
-	isdir = ((st.mode & HVL_9P_S_IFMT) == HVL_9P_S_IFDIR) ? 1 : 0;
-	if ((flags & HVL_9P_AT_REMOVEDIR) != 0u && isdir == 0) {
-		(void)clunk(c, FID_TMP2);
-		return -ENOTDIR;
-	}
-	if ((flags & HVL_9P_AT_REMOVEDIR) == 0u && isdir != 0) {
-		(void)clunk(c, FID_TMP2);
-		return -EISDIR;
-	}
-	begin(c, HVL_9P_TREMOVE);
-	put(c, FID_TMP2, 4u);
-	return rpc(c, HVL_9P_TREMOVE, &r);
-}
-
-static int unlink_flags(struct hvl_9p *c, const char *path, uint32_t flags)
-{
-	const char *name = NULL;
-	size_t nlen = 0u;
-	struct rdr r;
-	int rc;
-
-	if (c == NULL || c->mounted == 0u)
-		return -EINVAL;
-	rc = walk(c, path, FID_TMP1, 1, &name, &nlen);
-	if (rc != 0)
-		return rc;
-	begin(c, HVL_9P_TUNLINKAT);
-	put(c, FID_TMP1, 4u);
-	put_str(c, name, nlen);
-	put(c, flags, 4u);
-	rc = rpc(c, HVL_9P_TUNLINKAT, &r);
-	(void)clunk(c, FID_TMP1);
-	if (rc == -EOPNOTSUPP)
-		rc = remove_fallback(c, path, flags);
-	return rc;
-}
-
-int hvl_9p_rmdir(struct hvl_9p *c, const char *path)
-{
-	return unlink_flags(c, path, HVL_9P_AT_REMOVEDIR);
-}
-
-int hvl_9p_unlink(struct hvl_9p *c, const char *path)
-{
-	return unlink_flags(c, path, 0u);
-}
-
-int hvl_9p_rename(struct hvl_9p *c, const char *from, const char *to)
-{
-	const char *on = NULL, *nn = NULL;
-	size_t ol = 0u, nl = 0u;
-	struct rdr r;
-	int rc;
-
-	if (c == NULL || c->mounted == 0u)
-		return -EINVAL;
-	rc = walk(c, from, FID_TMP1, 1, &on, &ol);
-	if (rc != 0)
-		return rc;
-	rc = walk(c, to, FID_TMP2, 1, &nn, &nl);
-	if (rc != 0) {
-		(void)clunk(c, FID_TMP1);
-		return rc;
-	}
-	begin(c, HVL_9P_TRENAMEAT);
-	put(c, FID_TMP1, 4u);
-	put_str(c, on, ol);
-	put(c, FID_TMP2, 4u);
-	put_str(c, nn, nl);
-	rc = rpc(c, HVL_9P_TRENAMEAT, &r);
-	if (rc == -EOPNOTSUPP) {
-		/* No Trenameat (diod): Trename moves the walked fid into TMP2. */
-		(void)clunk(c, FID_TMP1);
-		rc = walk(c, from, FID_TMP1, 0, NULL, NULL);
-		if (rc == 0) {
-			begin(c, HVL_9P_TRENAME);
-			put(c, FID_TMP1, 4u);
-			put(c, FID_TMP2, 4u);
-			put_str(c, nn, nl);
-			rc = rpc(c, HVL_9P_TRENAME, &r);
-		}
-	}
-	(void)clunk(c, FID_TMP1);
-	(void)clunk(c, FID_TMP2);
-	return rc;
+	p9c_begin(c, HVL_9P_TSETATTR);
+	p9c_put(c, f->fid, 4u);
+	p9c_put(c, HVL_9P_SETATTR_SIZE, 4u);
+	p9c_put(c, 0u, 4u);   /* mode */
+	p9c_put(c, 0u, 4u);   /* uid */
+	p9c_put(c, 0u, 4u);   /* gid */
+	p9c_put(c, len, 8u);
+	p9c_put(c, 0u, 8u);   /* atime, mtime: unchanged */
+	p9c_put(c, 0u, 8u);
+	p9c_put(c, 0u, 8u);
+	p9c_put(c, 0u, 8u);
+	return p9c_rpc(c, HVL_9P_TSETATTR, &r);
 }
