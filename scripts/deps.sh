@@ -28,6 +28,9 @@ PACKAGES=(
   python3                  # the cppcheck misra addon is a python script
   diod                     # independent 9P2000.L server and clients for test_9p_e2e
   libseccomp-dev           # hvl-pmm's seccomp sandbox (src/pmm/sandbox.c)
+  liblwip-dev              # lwIP for the simulated remote (src/remote/lwip, net test + demo)
+  iproute2                 # ip netns/link/addr: the net TAP test's private namespace
+  iputils-ping             # ping from that namespace to the remote's lwIP
 )
 
 die() { printf 'deps.sh: error: %s\n' "$*" >&2; exit 1; }
