@@ -314,7 +314,7 @@ static void test_escapes(struct p9_sess *s)
 
 /* ------------------------------------------------------------ rename race */
 
-static volatile int race_stop;
+static int race_stop; /* atomic */
 
 /* Swap "swap" between a real directory and a symlink to the outside, forever. */
 static void *racer(void *arg)
@@ -326,7 +326,7 @@ static void *racer(void *arg)
 	mkpath(d, sizeof(d), "swap");
 	mkpath(tmp, sizeof(tmp), "swap.real");
 	snprintf(out, sizeof(out), "%s/../outside", root_dir);
-	while (!race_stop) {
+	while (!__atomic_load_n(&race_stop, __ATOMIC_ACQUIRE)) {
 		if (rename(d, tmp) == 0) {
 			(void)symlink(out, d);
 			(void)unlink(d);
@@ -345,7 +345,7 @@ static void test_rename_race(struct p9_sess *s)
 	unsigned i, reads = 0, leaks = 0;
 	uint32_t e;
 
-	race_stop = 0;
+	__atomic_store_n(&race_stop, 0, __ATOMIC_RELEASE);
 	pthread_create(&th, NULL, racer, NULL);
 	for (i = 0; i < 20000 && reads < 100; i++) {
 		if (walk(s, 0, 20, names, 2, &e) != HVL_9P_TWALK + 1 || e != 0x10002u)
@@ -357,7 +357,7 @@ static void test_rename_race(struct p9_sess *s)
 		}
 		(void)fid_op(s, HVL_9P_TCLUNK, 20, &e);
 	}
-	race_stop = 1;
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	printf("rename race: %u reads through the swapped directory, %u outside\n", reads, leaks);
 	CHECK(reads > 0);
