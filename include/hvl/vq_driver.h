@@ -109,6 +109,17 @@ int hvl_vq_drv_more_used(const struct hvl_vq_drv *vq);
 int hvl_vq_drv_enable_cb(struct hvl_vq_drv *vq);
 void hvl_vq_drv_disable_cb(struct hvl_vq_drv *vq);
 
+/*
+ * Like hvl_vq_drv_enable_cb(), but with EVENT_IDX ask for the interrupt
+ * only once @after more chains are used (at most as many as are
+ * outstanding), so a driver with many requests in flight is woken once per
+ * several completions.  Every added chain must have been published
+ * (hvl_vq_drv_kick_prepare) before the caller sleeps.  Without EVENT_IDX
+ * or for @after <= 1 it is hvl_vq_drv_enable_cb().  Returns 1 if used
+ * entries are already pending (poll again instead of sleeping).
+ */
+int hvl_vq_drv_enable_cb_delayed(struct hvl_vq_drv *vq, uint16_t after);
+
 /* Free descriptors left. */
 unsigned hvl_vq_drv_num_free(const struct hvl_vq_drv *vq);
 

@@ -429,6 +429,35 @@ int hvl_vq_drv_enable_cb(struct hvl_vq_drv *vq)
 	return hvl_vq_drv_more_used(vq);
 }
 
+int hvl_vq_drv_enable_cb_delayed(struct hvl_vq_drv *vq, uint16_t after)
+{
+	uint16_t outstanding;
+
+	if (vq == NULL || vq->slot == NULL || vq->broken != 0u)
+		return 0;
+	/*
+	 * Chains added and not yet consumed (the caller has published them
+	 * with hvl_vq_drv_kick_prepare before waiting): the device will use
+	 * every one of them, so an interrupt point among them is reached.
+	 */
+	outstanding = (uint16_t)(vq->avail_idx - vq->last_used);
+	if (vq->event_idx == 0u || after <= 1u || outstanding <= 1u)
+		return hvl_vq_drv_enable_cb(vq);
+	/*
+	 * §2.7.10: the device interrupts when used->idx moves past used_event,
+	 * so last_used + after - 1 asks for an interrupt once @after more
+	 * entries are used.  Never further than what is outstanding, or we
+	 * would wait for entries that never come.
+	 */
+	if (after > outstanding)
+		after = outstanding;
+	hvl_le16_set(vq->used_event, (uint16_t)(vq->last_used + after - 1u));
+	flush(vq, vq->used_event, sizeof(hvl_le16));
+	/* Same fence and re-check as hvl_vq_drv_enable_cb(). */
+	hvl_mb();
+	return hvl_vq_drv_more_used(vq);
+}
+
 void hvl_vq_drv_disable_cb(struct hvl_vq_drv *vq)
 {
 	if (vq == NULL || vq->slot == NULL)

@@ -150,7 +150,12 @@ static int blk_wait_used(struct hvl_blk *b, uint64_t start, uint32_t timeout_ms)
 			return -ETIMEDOUT;
 		if (blk_spin(b) != 0)
 			return 0;
-		if (hvl_vq_drv_enable_cb(&b->vq) != 0) {
+		/*
+		 * With several requests in flight, wake when half of them are
+		 * done: the PMM goes on with the rest while we refill, and rings
+		 * our doorbell once per several completions instead of each.
+		 */
+		if (hvl_vq_drv_enable_cb_delayed(&b->vq, (uint16_t)((b->inflight + 1u) / 2u)) != 0) {
 			hvl_vq_drv_disable_cb(&b->vq);
 			return 0;
 		}
