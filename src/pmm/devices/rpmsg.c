@@ -255,7 +255,8 @@ static int read_one(struct rp *rp, struct rp_slot *s)
 	struct msghdr msg;
 	ssize_t r;
 
-	dst = s->kind == RS_HOST ? rp->chan[s->chan].remote : rp->chan[s->chan].remote;
+	/* The remote endpoint: announced (remote channel) or learnt (Linux channel). */
+	dst = rp->chan[s->chan].remote;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = rp->iov;
 	/* One byte more than fits cannot be asked for; MSG_TRUNC reports the real size. */
