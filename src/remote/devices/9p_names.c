@@ -62,9 +62,10 @@ int hvl_9p_readdir(struct hvl_9p *c, int dd, struct hvl_9p_dirent *ent)
 	for (iter = 0u; iter < 4096u; iter++) {
 		struct rdr r;
 		uint16_t nl;
-		int rc;
 
 		if (f->doff >= f->dlen) {
+			int rc;
+
 			if (f->deof != 0u)
 				return 0;
 			rc = dir_fill(c, f);

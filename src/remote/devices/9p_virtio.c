@@ -103,13 +103,46 @@ static int v9_rpc(void *ctx, uint32_t tlen, uint32_t *rlen, uint32_t timeout_ms)
 	return 0;
 }
 
-int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t nth,
-		       void *storage, size_t len)
+/* The mount tag from config space (read once, consistently), or -EPROTO if too long. */
+static int v9_read_tag(struct hvl_9p_virtio *v)
+{
+	uint8_t tagle[2];
+	uint16_t tl;
+	int rc = hvl_vdev_config_read(&v->vdev, HVL_9P_CFG_TAG_LEN, tagle, 2u);
+
+	if (rc != 0)
+		return rc;
+	tl = (uint16_t)((uint16_t)tagle[0] | (uint16_t)((uint16_t)tagle[1] << 8));
+	if (tl > HVL_9P_TAG_MAX)
+		return -EPROTO;
+	rc = hvl_vdev_config_read(&v->vdev, HVL_9P_CFG_TAG, v->tag, tl);
+	v->tag[(rc == 0) ? tl : 0u] = '\0';
+	return rc;
+}
+
+/* Two equal buffers, 8-byte aligned, as large as the data area allows. */
+static int v9_carve(struct hvl_9p_virtio *v)
 {
 	void *local;
 	uint64_t bus, size, half;
-	uint16_t tl = 0u;
-	uint8_t tagle[2];
+
+	hvl_vdev_data_area(&v->vdev, &local, &bus, &size);
+	half = (size / 2u) & ~(uint64_t)7u;
+	if (half > HVL_9P_VIRTIO_BUF_MAX)
+		half = HVL_9P_VIRTIO_BUF_MAX;
+	if (half < HVL_9P_MSIZE_MIN)
+		return -ENOSPC;
+	v->bufsize = (uint32_t)half;
+	v->tx = local;
+	v->rx = &v->tx[half];
+	v->tx_bus = bus;
+	v->rx_bus = bus + half;
+	return 0;
+}
+
+int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t nth,
+		       void *storage, size_t len)
+{
 	int rc;
 
 	if (v == NULL || r == NULL || storage == NULL)
@@ -123,29 +156,10 @@ int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t n
 	rc = hvl_vdev_begin(&v->vdev, HVL_F_EVENT_IDX | HVL_9P_F_MOUNT_TAG);
 	if (rc == 0)
 		rc = hvl_vdev_queue_static(&v->vdev, HVL_9P_REQQ, &v->vq, storage, len);
-	if (rc == 0 && (v->vdev.features & HVL_9P_F_MOUNT_TAG) != 0u) {
-		rc = hvl_vdev_config_read(&v->vdev, HVL_9P_CFG_TAG_LEN, tagle, 2u);
-		tl = (uint16_t)((uint16_t)tagle[0] | (uint16_t)((uint16_t)tagle[1] << 8));
-		if (rc == 0 && tl > HVL_9P_TAG_MAX)
-			rc = -EPROTO;
-		if (rc == 0)
-			rc = hvl_vdev_config_read(&v->vdev, HVL_9P_CFG_TAG, v->tag, tl);
-		v->tag[(rc == 0) ? tl : 0u] = '\0';
-	}
-	if (rc == 0) {
-		/* Two equal buffers, 8-byte aligned, as large as the area allows. */
-		hvl_vdev_data_area(&v->vdev, &local, &bus, &size);
-		half = (size / 2u) & ~(uint64_t)7u;
-		if (half > HVL_9P_VIRTIO_BUF_MAX)
-			half = HVL_9P_VIRTIO_BUF_MAX;
-		if (half < HVL_9P_MSIZE_MIN)
-			rc = -ENOSPC;
-		v->bufsize = (uint32_t)half;
-		v->tx = local;
-		v->rx = &v->tx[half];
-		v->tx_bus = bus;
-		v->rx_bus = bus + half;
-	}
+	if (rc == 0 && (v->vdev.features & HVL_9P_F_MOUNT_TAG) != 0u)
+		rc = v9_read_tag(v);
+	if (rc == 0)
+		rc = v9_carve(v);
 	if (rc == 0)
 		rc = hvl_vdev_driver_ok(&v->vdev);
 	if (rc != 0) {
