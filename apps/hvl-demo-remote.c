@@ -21,6 +21,7 @@ static const struct demo_remote_step steps[] = {
 	{ "rpmsg", demo_rpmsg_remote },
 	{ "vsock", demo_vsock_remote },
 	{ "9p", demo_9p_remote },
+	{ "net", demo_net_remote },
 };
 
 static void usage(FILE *f)

@@ -42,6 +42,7 @@ static const struct demo_linux_step steps[] = {
 	{ "rpmsg", demo_rpmsg_config, demo_rpmsg_linux },
 	{ "vsock", demo_vsock_config, demo_vsock_linux },
 	{ "9p", demo_9p_config, demo_9p_linux },
+	{ "net", demo_net_config, demo_net_linux },
 };
 
 void demo_say(const char *fmt, ...)

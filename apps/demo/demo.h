@@ -128,4 +128,8 @@ int demo_9p_config(struct demo *d, FILE *f);
 void demo_9p_linux(struct demo *d);
 int demo_9p_remote(struct demo_remote *d, char *detail, size_t dlen);
 
+int demo_net_config(struct demo *d, FILE *f);
+void demo_net_linux(struct demo *d);
+int demo_net_remote(struct demo_remote *d, char *detail, size_t dlen);
+
 #endif /* HVL_DEMO_H */

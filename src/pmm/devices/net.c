@@ -122,11 +122,17 @@ static int net_flush(struct net *n)
 			net_sync_watch(n);
 			return 0;
 		}
-		if (n->kind == NET_STREAM) {
+		if (n->kind == NET_STREAM || (w < 0 && errno == EBADFD)) {
+			/* A stream peer left, or the TAP interface was removed: link down. */
 			net_disconnect(n, w < 0 ? strerror(errno) : "EOF");
 			return 1;
 		}
-		/* TAP: e.g. EIO while the interface is down; a NIC drops then too. */
+		/* TAP: EIO while the interface is down (no carrier): a NIC drops then too. */
+		if (w < 0 && errno == EIO) {
+			n->st.tx_nolink++;
+			n->tlen = n->toff = 0;
+			return 1;
+		}
 		if (hvl_ratelimit_ok(&n->rl, hvl_pmm_now_ms(), NET_RL_BURST, NET_RL_MS))
 			net_log(n, HVL_LOG_WARN, "tap write: %s", w < 0 ? strerror(errno) : "short");
 		n->st.tx_err++;

@@ -76,8 +76,8 @@ void net_disconnect(struct net *n, const char *why)
 	n->ev = 0;
 	n->link = 0;
 	n->st.disconnects++;
-	/* A frame cut short cannot be finished on another connection. */
-	if (n->toff < n->tlen && n->toff > 0)
+	/* A frame not (fully) written cannot go out on another connection. */
+	if (n->toff < n->tlen)
 		n->st.tx_err++;
 	n->tlen = n->toff = 0;
 	parser_reset(n);
@@ -209,6 +209,11 @@ static void tap_read(struct net *n, int *kick)
 		unsigned tail = (n->rx_head + n->rx_count) % NET_RX_SLOTS;
 		ssize_t r = read(n->fd, n->slots + (size_t)tail * n->slot_size, n->slot_size);
 
+		if (r < 0 && errno == EBADFD) {
+			/* The interface is gone (deleted, or its namespace was): unplugged for good. */
+			net_disconnect(n, "TAP interface removed");
+			return;
+		}
 		if (r < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    hvl_ratelimit_ok(&n->rl, hvl_pmm_now_ms(), NET_RL_BURST, NET_RL_MS))
