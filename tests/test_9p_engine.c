@@ -12,6 +12,8 @@
  *     message, embedded NULs, unknown and R-message types, no Tversion,
  *     fid reuse, 10,000 fids against the per-attach limit, responses that
  *     do not fit, and random messages;
+ *   - Tremove/Trename act on the fid's own name and inode only (ESTALE
+ *     when someone else put another file there);
  *   - a read-only export refuses every modification with EROFS.
  * Nothing outside the export may change or be read; the secret stays put.
  */
@@ -312,6 +314,59 @@ static void test_escapes(struct p9_sess *s)
 		(void)fid_op(s, HVL_9P_TCLUNK, i, &e);
 }
 
+/* Tremove and Trename: by the fid's own name in its parent, never another inode. */
+static void test_remove_rename(struct p9_sess *s)
+{
+	char q[4200];
+	struct stat st;
+	uint32_t e;
+
+	CHECK_EQ(walk1(s, 0, 40, NULL, &e), HVL_9P_TWALK + 1);
+	CHECK_EQ(lcreate(s, 40, "gone.txt", HVL_9P_O_RDWR, &e), HVL_9P_TLCREATE + 1);
+	mkpath(q, sizeof(q), "gone.txt");
+	CHECK(stat(q, &st) == 0);
+	CHECK_EQ(fid_op(s, HVL_9P_TREMOVE, 40, &e), HVL_9P_TREMOVE + 1);
+	CHECK(stat(q, &st) != 0);
+	CHECK_EQ(fid_op(s, HVL_9P_TCLUNK, 40, &e), HVL_9P_RLERROR); /* Tremove clunked it */
+	/* The root cannot be removed; Tremove still clunks the fid. */
+	CHECK_EQ(walk1(s, 0, 41, NULL, &e), HVL_9P_TWALK + 1);
+	CHECK_EQ(fid_op(s, HVL_9P_TREMOVE, 41, &e), HVL_9P_RLERROR);
+	CHECK_EQ(e, HVL_9P_EBUSY);
+	/* Trename moves the walked file into another directory under a new name. */
+	mkpath(q, sizeof(q), "mv.txt");
+	h_write_file(q, "move me\n");
+	mkpath(q, sizeof(q), "mvdir");
+	mkdir(q, 0755);
+	CHECK_EQ(walk1(s, 0, 42, "mv.txt", &e), HVL_9P_TWALK + 1);
+	CHECK_EQ(walk1(s, 0, 43, "mvdir", &e), HVL_9P_TWALK + 1);
+	m_begin(HVL_9P_TRENAME, 12);
+	m_le(42, 4);
+	m_le(43, 4);
+	m_str("..");
+	CHECK_EQ(xchg(s, &e), HVL_9P_RLERROR);
+	CHECK_EQ(e, HVL_9P_EINVAL);
+	m_begin(HVL_9P_TRENAME, 12);
+	m_le(42, 4);
+	m_le(43, 4);
+	m_str("moved.txt");
+	CHECK_EQ(xchg(s, &e), HVL_9P_TRENAME + 1);
+	mkpath(q, sizeof(q), "mvdir/moved.txt");
+	CHECK(h_file_contains(q, "move me"));
+	/* Someone else renames it away and puts another file there: ESTALE, untouched. */
+	{
+		char q2[4200];
+
+		mkpath(q2, sizeof(q2), "mvdir/elsewhere.txt");
+		CHECK(rename(q, q2) == 0);
+		h_write_file(q, "not mine\n");
+		CHECK_EQ(fid_op(s, HVL_9P_TREMOVE, 42, &e), HVL_9P_RLERROR);
+		CHECK_EQ(e, HVL_9P_ESTALE);
+		CHECK(h_file_contains(q, "not mine"));
+		CHECK(h_file_contains(q2, "move me"));
+	}
+	(void)fid_op(s, HVL_9P_TCLUNK, 43, &e);
+}
+
 /* ------------------------------------------------------------ rename race */
 
 static int race_stop; /* atomic */
@@ -603,6 +658,7 @@ int main(void)
 	version(&s, 65536);
 	CHECK_EQ(attach(&s, 0, &e), HVL_9P_TATTACH + 1);
 	test_escapes(&s);
+	test_remove_rename(&s);
 	test_rename_race(&s);
 	test_malformed(&s);
 	p9_sess_destroy(&s);

@@ -62,7 +62,21 @@ static void fid_close(struct p9_fid *f)
 		close(f->io);
 	if (f->fd >= 0)
 		close(f->fd);
-	f->io = f->fd = -1;
+	if (f->pfd >= 0)
+		close(f->pfd);
+	free(f->name);
+	f->name = NULL;
+	f->io = f->fd = f->pfd = -1;
+}
+
+/* Record where the fid's object was found (takes @pfd and @name, either may be -1/NULL). */
+static void fid_set_parent(struct p9_fid *f, int pfd, char *name)
+{
+	if (f->pfd >= 0)
+		close(f->pfd);
+	free(f->name);
+	f->pfd = pfd;
+	f->name = name;
 }
 
 void p9_sess_clunk_all(struct p9_sess *s)
@@ -125,6 +139,8 @@ static int fid_new(struct p9_sess *s, uint32_t fid, int fd, uint8_t qtype)
 	slot->fid = fid;
 	slot->fd = fd;
 	slot->io = -1;
+	slot->pfd = -1;
+	slot->name = NULL;
 	slot->qtype = qtype;
 	slot->oflags = 0;
 	s->nfids++;
@@ -248,7 +264,8 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 	       char names[][P9_NAME_MAX + 1], struct p9_qid *qids, unsigned *nq)
 {
 	struct p9_fid *f = fid_get(s, fid);
-	int cur, rc = 0;
+	int cur, prev = -1, rc = 0;
+	char *name = NULL;
 	uint8_t qt;
 	unsigned i;
 
@@ -261,6 +278,13 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 	if (cur < 0)
 		return -errno;
 	qt = f->qtype;
+	if (n == 0) {
+		/* A clone also knows where its object lives (for Tremove/Trename). */
+		if (f->pfd >= 0)
+			prev = fcntl(f->pfd, F_DUPFD_CLOEXEC, 0);
+		if (f->name != NULL)
+			name = strdup(f->name);
+	}
 	for (i = 0; i < n; i++) {
 		struct stat st;
 		int next = open_beneath(cur, names[i], O_PATH, 0);
@@ -275,12 +299,19 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 			close(next);
 			break;
 		}
-		close(cur);
+		/* Keep the directory the last name was found in. */
+		if (prev >= 0)
+			close(prev);
+		prev = cur;
 		cur = next;
 		qid_of(&st, &qids[i]);
 		qt = qids[i].type;
 	}
+	if (n > 0 && i == n)
+		name = strdup(names[n - 1]);
 	if (i < n) {
+		if (prev >= 0)
+			close(prev);
 		close(cur);
 		/* 9P: the first name failing is an error; a later one a partial Rwalk. */
 		if (i == 0)
@@ -293,17 +324,27 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 		/* Walk in place: the fid now names the last object. */
 		if (f->io >= 0) {
 			close(cur);
+			if (prev >= 0)
+				close(prev);
+			free(name);
 			return -EBUSY;
 		}
 		close(f->fd);
 		f->fd = cur;
 		f->qtype = qt;
+		fid_set_parent(f, prev, name);
 		return 0;
 	}
 	rc = fid_new(s, newfid, cur, qt);
-	if (rc != 0)
+	if (rc != 0) {
 		close(cur);
-	return rc;
+		if (prev >= 0)
+			close(prev);
+		free(name);
+		return rc;
+	}
+	fid_set_parent(fid_get(s, newfid), prev, name);
+	return 0;
 }
 
 int p9_fs_clunk(struct p9_sess *s, uint32_t fid)
@@ -316,12 +357,69 @@ int p9_fs_clunk(struct p9_sess *s, uint32_t fid)
 	return 0;
 }
 
+/*
+ * The fid's name in its parent still names the fid's inode: a Tremove or
+ * Trename after someone renamed the object must not hit whatever took its
+ * place (ESTALE instead).
+ */
+static int name_is_fid(const struct p9_fid *f)
+{
+	struct stat a, b;
+
+	if (f->pfd < 0 || f->name == NULL)
+		return -EBUSY; /* the export root itself */
+	if (fstat(f->fd, &a) != 0 || fstatat(f->pfd, f->name, &b, AT_SYMLINK_NOFOLLOW) != 0)
+		return -ESTALE;
+	return (a.st_dev == b.st_dev && a.st_ino == b.st_ino) ? 0 : -ESTALE;
+}
+
 int p9_fs_remove(struct p9_sess *s, uint32_t fid)
 {
-	/* Tremove needs the parent, which fids do not keep: clunk, then refuse. */
-	int rc = p9_fs_clunk(s, fid);
+	struct p9_fid *f = fid_get(s, fid);
+	int rc;
 
-	return rc != 0 ? rc : -EOPNOTSUPP;
+	if (f == NULL)
+		return -EBADF;
+	/* Tremove clunks the fid whatever happens. */
+	rc = s->ex->readonly ? -EROFS : name_is_fid(f);
+	if (rc == 0 && unlinkat(f->pfd, f->name, f->qtype == HVL_9P_QTDIR ? AT_REMOVEDIR : 0) != 0)
+		rc = -errno;
+	fid_del(s, f);
+	return rc;
+}
+
+int p9_fs_rename(struct p9_sess *s, uint32_t fid, uint32_t dfid, const char *name)
+{
+	struct p9_fid *f = fid_get(s, fid), *d;
+	char *copy;
+	int rc, pfd;
+
+	if (f == NULL)
+		return -EBADF;
+	d = dir_fid(s, dfid, &rc);
+	if (d == NULL)
+		return rc;
+	if (s->ex->readonly)
+		return -EROFS;
+	rc = name_is_fid(f);
+	if (rc != 0)
+		return rc;
+	copy = strdup(name);
+	pfd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
+	if (copy == NULL || pfd < 0) {
+		free(copy);
+		if (pfd >= 0)
+			close(pfd);
+		return -ENOMEM;
+	}
+	if (renameat(f->pfd, f->name, d->fd, name) != 0) {
+		rc = -errno;
+		free(copy);
+		close(pfd);
+		return rc;
+	}
+	fid_set_parent(f, pfd, copy);
+	return 0;
 }
 
 /* Reopen the fid's own inode (type already checked) with host @flags. */
@@ -418,8 +516,8 @@ int p9_fs_lcreate(struct p9_sess *s, uint32_t fid, const char *name, uint32_t fl
 		close(fd);
 		return rc;
 	}
-	/* Tlcreate: the directory fid now names the new, opened file. */
-	close(f->fd);
+	/* Tlcreate: the directory fid now names the new, opened file, found in that directory. */
+	fid_set_parent(f, f->fd, strdup(name));
 	f->fd = pfd;
 	f->io = fd;
 	f->qtype = HVL_9P_QTFILE;

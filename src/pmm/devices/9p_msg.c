@@ -552,7 +552,14 @@ static uint32_t dispatch(struct p9_sess *s, uint8_t type, struct rd *r, struct w
 	case HVL_9P_TMKNOD:
 		return rlerror(w, tag, HVL_9P_EPERM); /* never devices, FIFOs or sockets */
 	case HVL_9P_TRENAME:
-		return rlerror(w, tag, HVL_9P_EOPNOTSUPP); /* clients use Trenameat */
+		f1 = rd32(r);
+		f2 = rd32(r);
+		rc = rd_name(r, a);
+		if (r->bad)
+			return rlerror(w, tag, HVL_9P_EPROTO);
+		if (rc == 0)
+			rc = p9_fs_rename(s, f1, f2, a);
+		return reply_empty(w, HVL_9P_TRENAME + 1u, tag, rc);
 	default:
 		return rlerror(w, tag, HVL_9P_EOPNOTSUPP);
 	}

@@ -40,6 +40,8 @@ struct p9_fid {
 	uint32_t fid;
 	int fd;              /* O_PATH|O_NOFOLLOW of the object (always set) */
 	int io;              /* opened descriptor after Tlopen/Tlcreate, else -1 */
+	int pfd;             /* O_PATH of the directory it was found in, -1 for the root */
+	char *name;          /* its name there (heap), NULL for the root */
 	uint8_t qtype;       /* HVL_9P_QT* */
 	uint8_t used;
 	uint32_t oflags;     /* HVL_9P_O_* it was opened with */
@@ -108,7 +110,10 @@ int p9_fs_attach(struct p9_sess *s, uint32_t fid, struct p9_qid *qid);
 int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 	       char names[][P9_NAME_MAX + 1], struct p9_qid *qids, unsigned *nq);
 int p9_fs_clunk(struct p9_sess *s, uint32_t fid);
+/* Tremove: unlink the fid's name in its parent (same inode still), then clunk. */
 int p9_fs_remove(struct p9_sess *s, uint32_t fid);
+/* Trename: move the fid's object into directory @dfid as @name. */
+int p9_fs_rename(struct p9_sess *s, uint32_t fid, uint32_t dfid, const char *name);
 int p9_fs_lopen(struct p9_sess *s, uint32_t fid, uint32_t flags, struct p9_qid *qid);
 int p9_fs_lcreate(struct p9_sess *s, uint32_t fid, const char *name, uint32_t flags,
 		  uint32_t mode, struct p9_qid *qid);
