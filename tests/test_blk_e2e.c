@@ -402,6 +402,11 @@ static void bad_requests(struct hvl_blk *b, struct hvl_blk *ro, uint8_t *area)
 	}
 
 	/* The library's own checks. */
+	{
+		struct hvl_blk_done dn;
+
+		CHECK_EQ(hvl_blk_poll(b, &dn, 1, IO_MS), -ENOENT); /* nothing in flight: no wait */
+	}
 	CHECK_EQ(hvl_blk_read(b, cap, area + 8192, 512, IO_MS), -EINVAL);
 	CHECK_EQ(hvl_blk_read(b, 0, area + 8192, 100, IO_MS), -EINVAL);
 	CHECK_EQ(hvl_blk_read(b, 0, shadow, 512, IO_MS), -EINVAL); /* not in the data area */

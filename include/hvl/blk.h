@@ -151,8 +151,8 @@ int hvl_blk_submit(struct hvl_blk *b, uint32_t type, uint64_t sector, void *buf,
 
 /*
  * Collect up to @max completions into @done, waiting up to @timeout_ms for
- * the first.  Returns the number collected (> 0), -ETIMEDOUT (-EAGAIN when
- * @timeout_ms is 0), -EIO or -EBADF.  Read data is valid once its request
+ * the first.  Returns the number collected (> 0), -ENOENT (nothing in
+ * flight), -ETIMEDOUT (-EAGAIN when @timeout_ms is 0), -EIO or -EBADF.  Read data is valid once its request
  * completed with status 0.
  */
 int hvl_blk_poll(struct hvl_blk *b, struct hvl_blk_done *done, unsigned max, uint32_t timeout_ms);

@@ -38,122 +38,6 @@
 
 #include "9p_srv.h"
 
-/* ------------------------------------------------------------- fid table */
-
-int p9_sess_init(struct p9_sess *s, const struct p9_export *ex)
-{
-	uint32_t cap = 16;
-
-	memset(s, 0, sizeof(*s));
-	s->ex = ex;
-	/* At most half full, so probes stay short and always find an empty slot. */
-	while (cap < 2u * ex->max_fids + 2u && cap < (1u << 24))
-		cap *= 2u;
-	s->fids = calloc(cap, sizeof(*s->fids));
-	if (s->fids == NULL)
-		return -ENOMEM;
-	s->cap = cap;
-	return 0;
-}
-
-static void fid_close(struct p9_fid *f)
-{
-	if (f->io >= 0)
-		close(f->io);
-	if (f->fd >= 0)
-		close(f->fd);
-	if (f->pfd >= 0)
-		close(f->pfd);
-	free(f->name);
-	f->name = NULL;
-	f->io = f->fd = f->pfd = -1;
-}
-
-/* Record where the fid's object was found (takes @pfd and @name, either may be -1/NULL). */
-static void fid_set_parent(struct p9_fid *f, int pfd, char *name)
-{
-	if (f->pfd >= 0)
-		close(f->pfd);
-	free(f->name);
-	f->pfd = pfd;
-	f->name = name;
-}
-
-void p9_sess_clunk_all(struct p9_sess *s)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->cap; i++) {
-		if (s->fids[i].used == 1)
-			fid_close(&s->fids[i]);
-		s->fids[i].used = 0;
-	}
-	s->nfids = 0;
-}
-
-void p9_sess_destroy(struct p9_sess *s)
-{
-	if (s->fids != NULL)
-		p9_sess_clunk_all(s);
-	free(s->fids);
-	s->fids = NULL;
-}
-
-static uint32_t fid_hash(uint32_t fid)
-{
-	return fid * 2654435761u;
-}
-
-/* The fid's slot, or NULL.  used: 0 empty, 1 live, 2 deleted (tombstone). */
-static struct p9_fid *fid_get(struct p9_sess *s, uint32_t fid)
-{
-	uint32_t mask = s->cap - 1u, i = fid_hash(fid) & mask, n;
-
-	for (n = 0; n < s->cap; n++, i = (i + 1u) & mask) {
-		if (s->fids[i].used == 0)
-			return NULL;
-		if (s->fids[i].used == 1 && s->fids[i].fid == fid)
-			return &s->fids[i];
-	}
-	return NULL;
-}
-
-/* A new fid slot for @fid taking ownership of @fd; -EEXIST on reuse, -EMFILE at the limit. */
-static int fid_new(struct p9_sess *s, uint32_t fid, int fd, uint8_t qtype)
-{
-	uint32_t mask = s->cap - 1u, i = fid_hash(fid) & mask, n;
-	struct p9_fid *slot = NULL;
-
-	if (fid == HVL_9P_NOFID)
-		return -EINVAL;
-	if (fid_get(s, fid) != NULL)
-		return -EEXIST;
-	if (s->nfids >= s->ex->max_fids)
-		return -EMFILE;
-	for (n = 0; n < s->cap && slot == NULL; n++, i = (i + 1u) & mask)
-		if (s->fids[i].used != 1)
-			slot = &s->fids[i];
-	if (slot == NULL)
-		return -EMFILE;
-	slot->used = 1;
-	slot->fid = fid;
-	slot->fd = fd;
-	slot->io = -1;
-	slot->pfd = -1;
-	slot->name = NULL;
-	slot->qtype = qtype;
-	slot->oflags = 0;
-	s->nfids++;
-	return 0;
-}
-
-static void fid_del(struct p9_sess *s, struct p9_fid *f)
-{
-	fid_close(f);
-	f->used = 2;
-	s->nfids--;
-}
-
 /* ------------------------------------------------------------- helpers */
 
 int p9_name_ok(const char *name, size_t len)
@@ -215,7 +99,7 @@ static void proc_path(int fd, char *buf, size_t len)
 
 static struct p9_fid *dir_fid(struct p9_sess *s, uint32_t fid, int *rc)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 
 	*rc = 0;
 	if (f == NULL)
@@ -251,7 +135,7 @@ int p9_fs_attach(struct p9_sess *s, uint32_t fid, struct p9_qid *qid)
 		close(fd);
 		return rc;
 	}
-	rc = fid_new(s, fid, fd, HVL_9P_QTDIR);
+	rc = p9_fid_new(s, fid, fd, HVL_9P_QTDIR);
 	if (rc != 0) {
 		close(fd);
 		return rc;
@@ -263,7 +147,7 @@ int p9_fs_attach(struct p9_sess *s, uint32_t fid, struct p9_qid *qid)
 int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 	       char names[][P9_NAME_MAX + 1], struct p9_qid *qids, unsigned *nq)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	int cur, prev = -1, rc = 0;
 	char *name = NULL;
 	uint8_t qt;
@@ -272,7 +156,7 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 	*nq = 0;
 	if (f == NULL)
 		return -EBADF;
-	if (newfid != fid && fid_get(s, newfid) != NULL)
+	if (newfid != fid && p9_fid_get(s, newfid) != NULL)
 		return -EEXIST;
 	cur = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
 	if (cur < 0)
@@ -332,10 +216,10 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 		close(f->fd);
 		f->fd = cur;
 		f->qtype = qt;
-		fid_set_parent(f, prev, name);
+		p9_fid_set_parent(f, prev, name);
 		return 0;
 	}
-	rc = fid_new(s, newfid, cur, qt);
+	rc = p9_fid_new(s, newfid, cur, qt);
 	if (rc != 0) {
 		close(cur);
 		if (prev >= 0)
@@ -343,17 +227,17 @@ int p9_fs_walk(struct p9_sess *s, uint32_t fid, uint32_t newfid, unsigned n,
 		free(name);
 		return rc;
 	}
-	fid_set_parent(fid_get(s, newfid), prev, name);
+	p9_fid_set_parent(p9_fid_get(s, newfid), prev, name);
 	return 0;
 }
 
 int p9_fs_clunk(struct p9_sess *s, uint32_t fid)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 
 	if (f == NULL)
 		return -EBADF;
-	fid_del(s, f);
+	p9_fid_del(s, f);
 	return 0;
 }
 
@@ -375,7 +259,7 @@ static int name_is_fid(const struct p9_fid *f)
 
 int p9_fs_remove(struct p9_sess *s, uint32_t fid)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	int rc;
 
 	if (f == NULL)
@@ -384,13 +268,13 @@ int p9_fs_remove(struct p9_sess *s, uint32_t fid)
 	rc = s->ex->readonly ? -EROFS : name_is_fid(f);
 	if (rc == 0 && unlinkat(f->pfd, f->name, f->qtype == HVL_9P_QTDIR ? AT_REMOVEDIR : 0) != 0)
 		rc = -errno;
-	fid_del(s, f);
+	p9_fid_del(s, f);
 	return rc;
 }
 
 int p9_fs_rename(struct p9_sess *s, uint32_t fid, uint32_t dfid, const char *name)
 {
-	struct p9_fid *f = fid_get(s, fid), *d;
+	struct p9_fid *f = p9_fid_get(s, fid), *d;
 	char *copy;
 	int rc, pfd;
 
@@ -418,7 +302,7 @@ int p9_fs_rename(struct p9_sess *s, uint32_t fid, uint32_t dfid, const char *nam
 		close(pfd);
 		return rc;
 	}
-	fid_set_parent(f, pfd, copy);
+	p9_fid_set_parent(f, pfd, copy);
 	return 0;
 }
 
@@ -461,7 +345,7 @@ static int writes(uint32_t fl)
 
 int p9_fs_lopen(struct p9_sess *s, uint32_t fid, uint32_t flags, struct p9_qid *qid)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	struct stat st;
 	int fd;
 
@@ -517,7 +401,7 @@ int p9_fs_lcreate(struct p9_sess *s, uint32_t fid, const char *name, uint32_t fl
 		return rc;
 	}
 	/* Tlcreate: the directory fid now names the new, opened file, found in that directory. */
-	fid_set_parent(f, f->fd, strdup(name));
+	p9_fid_set_parent(f, f->fd, strdup(name));
 	f->fd = pfd;
 	f->io = fd;
 	f->qtype = HVL_9P_QTFILE;
@@ -528,7 +412,7 @@ int p9_fs_lcreate(struct p9_sess *s, uint32_t fid, const char *name, uint32_t fl
 
 static struct p9_fid *io_fid(struct p9_sess *s, uint32_t fid, int wr, int *rc)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	uint32_t acc;
 
 	*rc = -EBADF;
@@ -598,7 +482,7 @@ int p9_fs_write(struct p9_sess *s, uint32_t fid, uint64_t off, const uint8_t *bu
 
 int p9_fs_getattr(struct p9_sess *s, uint32_t fid, struct p9_attr *a)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	struct stat st;
 
 	if (f == NULL)
@@ -626,7 +510,7 @@ int p9_fs_getattr(struct p9_sess *s, uint32_t fid, struct p9_attr *a)
 
 int p9_fs_setattr(struct p9_sess *s, uint32_t fid, const struct p9_setattr *sa)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	char path[64];
 	struct stat st;
 
@@ -709,7 +593,7 @@ static void put_le(uint8_t *p, uint64_t v, unsigned n)
 int p9_fs_readdir(struct p9_sess *s, uint32_t fid, uint64_t off, uint32_t count, uint8_t *buf,
 		  uint32_t *used)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	char dents[16384] __attribute__((aligned(8)));
 	uint32_t pos = 0;
 	int full = 0;
@@ -813,7 +697,7 @@ int p9_fs_renameat(struct p9_sess *s, uint32_t odfid, const char *oname, uint32_
 
 int p9_fs_fsync(struct p9_sess *s, uint32_t fid, uint32_t datasync)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 
 	if (f == NULL || f->io < 0)
 		return -EBADF;
@@ -824,7 +708,7 @@ int p9_fs_fsync(struct p9_sess *s, uint32_t fid, uint32_t datasync)
 
 int p9_fs_statfs(struct p9_sess *s, uint32_t fid, struct p9_statfs *out)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	struct statfs st;
 
 	if (f == NULL)
@@ -859,7 +743,7 @@ int p9_fs_symlink(struct p9_sess *s, uint32_t dfid, const char *name, const char
 
 int p9_fs_readlink(struct p9_sess *s, uint32_t fid, char *buf, size_t cap, size_t *len)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	ssize_t n;
 
 	if (f == NULL)
@@ -882,7 +766,7 @@ int p9_fs_link(struct p9_sess *s, uint32_t dfid, uint32_t fid, const char *name)
 
 	if (d == NULL)
 		return rc;
-	f = fid_get(s, fid);
+	f = p9_fid_get(s, fid);
 	if (f == NULL)
 		return -EBADF;
 	if (f->qtype != HVL_9P_QTFILE)
@@ -897,7 +781,7 @@ int p9_fs_link(struct p9_sess *s, uint32_t dfid, uint32_t fid, const char *name)
 int p9_fs_lock(struct p9_sess *s, uint32_t fid, uint8_t type, uint64_t start, uint64_t len,
 	       uint8_t *status)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	struct flock fl;
 
 	if (f == NULL || f->io < 0)
@@ -918,7 +802,7 @@ int p9_fs_lock(struct p9_sess *s, uint32_t fid, uint8_t type, uint64_t start, ui
 int p9_fs_getlock(struct p9_sess *s, uint32_t fid, uint8_t *type, uint64_t *start, uint64_t *len,
 		  uint32_t *pid)
 {
-	struct p9_fid *f = fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid);
 	struct flock fl;
 
 	if (f == NULL || f->io < 0)

@@ -73,6 +73,15 @@ void p9_sess_destroy(struct p9_sess *s);
  */
 uint32_t p9_handle(struct p9_sess *s, const uint8_t *req, uint32_t len, uint8_t *resp, uint32_t cap);
 
+/* Fid table (9p_fid.c), for 9p_fs.c. */
+struct p9_fid *p9_fid_get(struct p9_sess *s, uint32_t fid);
+/* A new fid owning @fd: -EEXIST if @fid is live, -EMFILE at max_fids, -EINVAL for NOFID. */
+int p9_fid_new(struct p9_sess *s, uint32_t fid, int fd, uint8_t qtype);
+/* Close everything the fid owns and free its slot. */
+void p9_fid_del(struct p9_sess *s, struct p9_fid *f);
+/* Record where the fid's object was found (takes @pfd and @name; -1/NULL for none). */
+void p9_fid_set_parent(struct p9_fid *f, int pfd, char *name);
+
 /* ------------------------------------------------------------------ */
 /* File-system operations (9p_fs.c), called by 9p_msg.c.  All return 0 or a
  * negative Linux errno. */

@@ -196,7 +196,7 @@ static int range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
 	return sector <= b->capacity && n <= b->capacity - sector;
 }
 
-/* VIRTIO_BLK_T_IN / OUT, §5.2.6.  @data is the data length from the chain. */
+/* VIRTIO_BLK_T_IN / OUT, §5.2.6: the data length comes from the chain's shape. */
 static uint8_t do_rw(struct blk *b, uint32_t type, uint64_t sector, uint32_t *used)
 {
 	const struct hvl_chain *c = &b->c;

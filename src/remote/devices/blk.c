@@ -285,7 +285,8 @@ static void blk_complete(struct hvl_blk *b, struct hvl_blk_slot *s, uint32_t ule
 	hvl_cache_invalidate(rc->cache, rc->cache_ctx, s->hdr, HVL_BLK_REQ_HDR_SIZE + 1u);
 	/* Read the status once; the device may not touch it any more, but we do not rely on it. */
 	status = __atomic_load_n(&s->hdr[HVL_BLK_REQ_HDR_SIZE], __ATOMIC_RELAXED);
-	d->cookie = s->cookie;
+	/* A synchronous request that timed out comes back without a cookie. */
+	d->cookie = (s->cookie == (const void *)&blk_sync_tag) ? NULL : s->cookie;
 	d->len = ulen;
 	if (ulen == 0u) {
 		d->status = -EIO; /* the device wrote no status at all */
@@ -339,6 +340,8 @@ int hvl_blk_poll(struct hvl_blk *b, struct hvl_blk_done *done, unsigned max, uin
 		return rc;
 	if (done == NULL || max == 0u)
 		return -EINVAL;
+	if (b->inflight == 0u)
+		return -ENOENT; /* nothing could ever complete: do not wait */
 	start = hvl_remote_now(b->vdev.r);
 	for (;;) {
 		unsigned n = blk_reap(b, done, max);
