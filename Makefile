@@ -24,7 +24,7 @@ TSAN_DIR   ?= build-tsan
 BENCH_ARGS ?=
 # make test runs each fuzz target this many times from its seeds; make fuzz
 # runs each for FUZZ_SECONDS (scripts/fuzz.sh, build-fuzz/).
-FUZZ_RUNS    ?= 50000
+FUZZ_RUNS    ?= 20000
 FUZZ_SECONDS ?= 300
 CMAKE      ?= cmake
 CTEST      ?= ctest

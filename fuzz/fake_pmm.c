@@ -46,6 +46,31 @@ const char *hvl_pmm_dev_opt(const struct hvl_pmm_dev_config *d, const char *key)
 	return NULL;
 }
 
+/* Same contract as src/pmm/config.c: decimal or 0x hex, optional K/M/G (x1024^n). */
+int hvl_pmm_parse_size(const char *str, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (str == NULL || str[0] < '0' || str[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(str, &end, 0);
+	if (errno != 0 || end == str)
+		return -EINVAL;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || (shift != 0 && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 /* Same contract as src/pmm/main.c: epoll_ctl's errno (EPERM for regular files). */
 int hvl_pmm_watch(struct hvl_pmm *p, int fd, uint32_t events, hvl_pmm_fd_cb cb, void *arg)
 {
@@ -134,6 +159,18 @@ void fake_pmm_fini(struct hvl_pmm *p)
 	close(p->epfd);
 }
 
+void fake_pmm_region(struct hvl_pmm *p, struct hvl_pmm_region *rg,
+		     struct hvl_pmm_region_config *rcfg, uint32_t doorbell)
+{
+	memset(rg, 0, sizeof(*rg));
+	memset(rcfg, 0, sizeof(*rcfg));
+	snprintf(rcfg->name, sizeof(rcfg->name), "fz");
+	rcfg->doorbell = doorbell;
+	rcfg->heartbeat_ms = HVL_PMM_DEFAULT_HEARTBEAT_MS;
+	rg->pmm = p;
+	rg->cfg = rcfg;
+}
+
 void fake_pmm_dev_config(struct hvl_pmm_dev_config *cfg, const char *name, ...)
 {
 	const char *k;
@@ -177,7 +214,8 @@ static void cleanup(void)
 	unsigned i;
 
 	for (i = 0; i < g_npath; i++)
-		(void)unlink(g_path[i]);
+		if (unlink(g_path[i]) != 0)
+			(void)rmdir(g_path[i]); /* a directory a backend left behind */
 	if (g_dir[0] != '\0')
 		(void)rmdir(g_dir);
 }
@@ -187,7 +225,9 @@ const char *fake_pmm_path(const char *file)
 	unsigned i;
 
 	if (g_dir[0] == '\0') {
-		snprintf(g_dir, sizeof(g_dir), "/tmp/hvl-fuzz.XXXXXX");
+		/* tmpfs when there is one: file and socket creation per run stay cheap. */
+		snprintf(g_dir, sizeof(g_dir), "%s/hvl-fuzz.XXXXXX",
+			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		FZ_CHECK(mkdtemp(g_dir) != NULL);
 		atexit(cleanup);
 	}

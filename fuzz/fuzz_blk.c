@@ -44,6 +44,8 @@ extern const struct hvl_pmm_backend hvl_pmm_blk_backend;
 struct blk_fz {
 	struct fz_remote r;
 	struct hvl_pmm pmm;
+	struct hvl_pmm_region rg;
+	struct hvl_pmm_region_config rcfg;
 	struct hvl_pmm_dev_config cfg;
 	struct hvl_dev_static st;
 	const struct hvl_dev_ops *ops;
@@ -210,6 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fzr_alloc(&bf->r);
 	(void)fz_bytes(&f, h, sizeof(h));
 	fake_pmm_init(&bf->pmm);
+	fake_pmm_region(&bf->pmm, &bf->rg, &bf->rcfg, HVL_DOORBELL_FUTEX);
 	bf->img = image();
 	fake_pmm_dev_config(&bf->cfg, "blk0", "path", bf->img, "readonly", (h[0] & 1u) ? "1" : "0",
 			    "serial", "fuzz-serial-0123456789", NULL);
@@ -222,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bf->st.name = "blk0";
 	fzr_static(&bf->st, 1, n, 64u);
 	bf->r.d->log = &bf->pmm.log;
-	rc = hvl_pmm_blk_backend.create(&bf->pmm, NULL, &bf->cfg, bf->r.d, &bf->st, &bf->ops, &priv);
+	rc = hvl_pmm_blk_backend.create(&bf->pmm, &bf->rg, &bf->cfg, bf->r.d, &bf->st, &bf->ops, &priv);
 	if (rc != 0) {
 		FZ_CHECK((h[0] & 0x10u) != 0u && priv == NULL);
 		goto out;

@@ -42,6 +42,8 @@ extern const struct hvl_pmm_backend hvl_pmm_console_backend;
 struct con_fz {
 	struct fz_remote r;
 	struct hvl_pmm pmm;
+	struct hvl_pmm_region rg;
+	struct hvl_pmm_region_config rcfg;
 	struct hvl_pmm_dev_config cfg;
 	struct hvl_dev_static st;
 	const struct hvl_dev_ops *ops;
@@ -159,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fzr_alloc(&cf->r);
 	(void)fz_bytes(&f, h, sizeof(h));
 	fake_pmm_init(&cf->pmm);
+	fake_pmm_region(&cf->pmm, &cf->rg, &cf->rcfg, HVL_DOORBELL_FUTEX);
 
 	/* Our end first: opening the writer of a FIFO nobody reads would block. */
 	cf->reader = open(fifo_path(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -171,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cf->st.name = "console0";
 	fzr_static(&cf->st, HVL_CONSOLE_NUM_QUEUES, n, 64u);
 	cf->r.d->log = &cf->pmm.log;
-	rc = hvl_pmm_console_backend.create(&cf->pmm, NULL, &cf->cfg, cf->r.d, &cf->st, &cf->ops, &priv);
+	rc = hvl_pmm_console_backend.create(&cf->pmm, &cf->rg, &cf->cfg, cf->r.d, &cf->st, &cf->ops, &priv);
 	FZ_CHECK(rc == 0 && priv != NULL);
 	cf->c = priv;
 	win = fzr_window(&cf->r);

@@ -378,6 +378,43 @@ def p9_seeds():
     return s
 
 
+# -------------------------------------------------------------- fuzz_rpmsg
+def rp_msg(src_sel, dst_sel, payload, shape=0, extra=b''):
+    """fuzz_rpmsg message action; selectors index its pick_addr() (4 takes a byte)."""
+    sel = src_sel | (dst_sel << 3)
+    out = bytes([0, sel, shape, len(payload)])
+    if src_sel == 4:
+        out += bytes([1])
+    if dst_sel == 4:
+        out += bytes([1])
+    return out + extra + payload
+
+
+def rp_rx(n=1):
+    return bytes([3, 0]) * n
+
+
+def rpmsg_seeds():
+    s = {}
+    hdr = bytes([6, 7, 3, 3])
+    LOOP, KICK, ALL = bytes([10]), bytes([11]), bytes([0x8b])
+    s['seed-echo'] = (hdr + rp_rx(2) + rp_msg(4, 1, b'ping from remote') + LOOP + KICK + ALL +
+                      rp_msg(4, 2, b'to the sink') + rp_rx(1) + LOOP + ALL)
+    s['seed-name-service'] = (hdr + bytes([2, 0, 1, 1]) + rp_rx(2) + LOOP + ALL +
+                              rp_msg(4, 4, b'to my own channel') + bytes([2, 2, 1, 1]) + LOOP + ALL)
+    s['seed-bad-messages'] = (hdr + rp_rx(1) +
+                              rp_msg(4, 1, b'abc', shape=2, extra=struct.pack('<H', 1000)) +
+                              rp_msg(4, 5, b'nowhere', extra=struct.pack('<I', 0x12345678)) +
+                              rp_msg(4, 1, b'split message', shape=8, extra=bytes([5])) +
+                              bytes([2, 1]) + b'/../name-without-nul-and-slash!!' + bytes([1]) +
+                              bytes([2, 8, 1, 1]) +
+                              rp_msg(4, 1, b'split the wrong way', shape=8 | 16, extra=bytes([3])))
+    s['seed-bad-rx'] = (hdr + bytes([3, 1, 10]) + rp_msg(4, 1, b'x') + ALL + bytes([8, 7]) +
+                        bytes([3, 2]) + rp_msg(4, 1, b'y') + ALL)
+    s['seed-small-buffers'] = (bytes([3, 4, 0, 0]) + rp_rx(2) + rp_msg(4, 1, b'z' * 60) + LOOP + ALL)
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
@@ -392,7 +429,7 @@ def write(target, seeds):
 
 GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
               'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds,
-              'fuzz_9p': p9_seeds}
+              'fuzz_9p': p9_seeds, 'fuzz_rpmsg': rpmsg_seeds}
 
 
 def main():

@@ -4,7 +4,7 @@
 # Build and run the libFuzzer targets of fuzz/ (docs/SECURITY.md "Fuzzing").
 #
 #   scripts/fuzz.sh --quick [target...]  each target FUZZ_RUNS runs (default
-#                                        50000; fuzz_9p a fifth) from its seed
+#                                        20000; 9p, rpmsg a fifth) from its seed
 #                                        corpus: make test
 #   scripts/fuzz.sh --long [target...]   each target FUZZ_SECONDS seconds
 #                                        (default 300): make fuzz
@@ -22,7 +22,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ_DIR=${FUZZ_DIR:-$ROOT/build-fuzz}
-FUZZ_RUNS=${FUZZ_RUNS:-50000}
+FUZZ_RUNS=${FUZZ_RUNS:-20000}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 JOBS=${JOBS:-2}
 TARGETS_ALL=$(sed -n 's/^\(add_executable\|hvl_fuzz_backend\)(\(fuzz_[a-z0-9_]*\).*/\2/p' "$ROOT/fuzz/CMakeLists.txt")
@@ -58,8 +58,8 @@ for t in $targets; do
   mkdir -p "$work/$t"
   if [ "$mode" = --quick ]; then
     runs=$FUZZ_RUNS
-    # Targets that make real file-system calls per input run a fifth as often.
-    case "$t" in fuzz_9p) runs=$((FUZZ_RUNS / 5)) ;; esac
+    # Targets that make real file-system or socket calls per input run a fifth as often.
+    case "$t" in fuzz_9p|fuzz_rpmsg) runs=$((FUZZ_RUNS / 5)) ;; esac
     limit=(-runs="$runs"); guard=300
   else
     limit=(-max_total_time="$FUZZ_SECONDS"); guard=$((FUZZ_SECONDS + 120))
