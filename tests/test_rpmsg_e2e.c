@@ -305,6 +305,21 @@ static void run_cmd(void)
 
 		if (n < 0 || hvl_rpmsg_sendto_nocopy(&R.cmd, z, (size_t)n, R.pending_src) != n)
 			reply("zc bad");
+	} else if (strcmp(c, "trysend") == 0) {
+		/* Hold every transmit buffer: trysend must then fail at once with -EAGAIN. */
+		static void *bufs[HVL_RPMSG_TX_BUFS];
+		unsigned nb = 0;
+		uint32_t room;
+		int r;
+
+		(void)hvl_rpmsg_flush(&R.rd, IO_MS); /* every buffer back first */
+		while (nb < HVL_RPMSG_TX_BUFS &&
+		       (bufs[nb] = hvl_rpmsg_get_tx_buffer(&R.rd, &room, 0)) != NULL)
+			nb++;
+		r = hvl_rpmsg_trysendto(&R.cmd, "x", 1, R.pending_src);
+		for (i = 0; i < nb; i++)
+			(void)hvl_rpmsg_release_tx_buffer(&R.rd, bufs[i]);
+		reply("trysend %s %u", r == -EAGAIN && nb == R.rd.ntx ? "ok" : "bad", nb);
 	} else if (strcmp(c, "reopen") == 0) {
 		R.reopen = 1;
 		reply("reopening");
@@ -654,6 +669,7 @@ int main(int argc, char **argv)
 	/* 9. zero copy: a transmit buffer filled in place, a receive buffer held and answered. */
 	CHECK(command(cmd, "zc", "zero-copy 496", line, sizeof(line)) == 0);
 	CHECK(command(cmd, "hold:abc", "hold:abc", line, sizeof(line)) == 0);
+	CHECK(command(cmd, "trysend", "trysend ok", line, sizeof(line)) == 0);
 
 	/* 10. the remote's view: nothing bad received, the Linux channel was unbound. */
 	CHECK(command(cmd, "stats", "stats echo_bad=0 bound=1 unbound=1 drop_dst=0 drop_bad=0", line,
