@@ -10,7 +10,8 @@
  * hvl_dev_service(): register-write transactions through the driver area,
  * QueueNotify counter bumps, the static-start feature word, interrupt
  * acknowledgements, raw stores into the rings, data and into the PMM-owned
- * register block itself, plus a few macros that do what a correct driver
+ * register block itself, the PMM's periodic repair of its own words
+ * (hvl_dev_refresh), plus a few macros that do what a correct driver
  * does (bring-up, queue setup through the registers, post a chain) so that
  * the fuzzer reaches the live device quickly.
  *
@@ -282,6 +283,13 @@ static void act(struct regs_fz *rf, struct fz *f)
 		break;
 	case 12:
 		hvl_dev_kick(d);
+		break;
+	case 13: /* the region thread's periodic repair of PMM-owned words */
+		hvl_dev_refresh(d);
+		FZ_CHECK(hvl_le32_get(&d->regs[HVL_MMIO_MAGIC_VALUE / 4u]) == HVL_MMIO_MAGIC);
+		FZ_CHECK(hvl_le32_get(&d->regs[HVL_MMIO_VERSION / 4u]) == HVL_MMIO_VERSION2);
+		FZ_CHECK(hvl_le32_get(&fzr_ext(r)->magic) == HVL_EXT_MAGIC);
+		rf->status_scribbled = 0; /* STATUS mirrors the device again */
 		break;
 	default:
 		break;

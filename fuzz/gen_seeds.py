@@ -146,7 +146,7 @@ def regs_hdr(queues=2, log2=3, feat=3, flags=0, cfg=12):
     return bytes([queues - 1, log2, feat, flags, cfg, 0, 0, 0])
 
 
-SERVE, SERVE_ALL, KICK, RESET = bytes([13]), bytes([0x8d]), bytes([12]), bytes([9])
+SERVE, SERVE_ALL, KICK, RESET, REFRESH = bytes([14]), bytes([0x8e]), bytes([12]), bytes([9]), bytes([13])
 
 
 def regs_seeds():
@@ -199,7 +199,8 @@ def regs_seeds():
                            bytes([4]) + struct.pack('<HB', 1024 + 2, 2) + b'\x30\x00' +
                            bytes([2, 0]) +
                            bytes([5]) + struct.pack('<HB', 0x70, 4) + b'\x00\x00\x00\x00' +
-                           bytes([5]) + struct.pack('<HB', 0x440, 8) + bytes(8) + SERVE_ALL)
+                           bytes([5]) + struct.pack('<HB', 0x440, 8) + bytes(8) + SERVE_ALL +
+                           bytes([5]) + struct.pack('<HB', 0x0, 8) + bytes(8) + REFRESH + SERVE_ALL)
     return s
 
 
