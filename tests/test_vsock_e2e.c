@@ -17,6 +17,8 @@
  *    type, spoofed source CID, fwd_cnt overflow, a connect flood): dropped
  *    or reset, counted, other connections and the PMM unaffected, PMM memory
  *    bounded; then an echo still works.
+ * 10 the PMM restarts under an open connection: the remote sees the device
+ *    break, re-attaches, and the new PMM's transport reset comes with open.
  * Every wait is bounded; an alarm ends a hung run.
  */
 #include <errno.h>
@@ -427,6 +429,30 @@ static int remote_main(const char *mem)
 	/* 9 */
 	r_hostile();
 
+	/*
+	 * 10: the PMM restarts under an open connection.  Port 1006 asks the
+	 * test to restart it; the device then breaks, and after re-attaching
+	 * the new PMM's transport reset event arrives with the new open.
+	 */
+	{
+		int keep = r_victim();
+		uint64_t end;
+
+		s = hvl_vsock_socket(&vs);
+		RCHECK(hvl_vsock_connect(&vs, s, 1006, IO_MS) == 0);
+		/* The byte tells the test we are connected: only then does it restart the PMM. */
+		RCHECK(hvl_vsock_send(&vs, s, "R", 1, IO_MS) == 1);
+		end = h_now_ms() + IO_MS;
+		while (!hvl_vsock_broken(&vs) && h_now_ms() < end)
+			(void)hvl_vsock_poll(&vs, NULL, 0, 50);
+		RCHECK(hvl_vsock_broken(&vs));
+		RCHECK(hvl_vsock_send(&vs, keep, "x", 1, 0) == -EIO);
+		RCHECK(hvl_posix_remote_reattach(&pr, NULL, IO_MS) == 0);
+		RCHECK(hvl_vsock_open(&vs, &pr.r, 0, &m) == 0);
+		RCHECK(vs.resets == 1);
+		RCHECK(r_echo_once(1000, "after the PMM restart") == 0);
+	}
+
 	/* Let the last closes finish before the device goes away. */
 	(void)hvl_vsock_poll(&vs, NULL, 0, 200);
 	hvl_vsock_close_dev(&vs);
@@ -618,11 +644,12 @@ static long rss_kib(pid_t pid)
 
 int main(int argc, char **argv)
 {
-	char mem[4200], log[4200], lpath[4200], p1000[4200], p1002[4200], p1004[4200], p1005[4200];
+	char mem[4200], log[4200], lpath[4200], p1000[4200], p1002[4200], p1004[4200], p1005[4200],
+	     p1006[4200];
 	char devopt[20000], line[64], buf[256];
 	pthread_t echo_t;
 	pid_t pmm, remote;
-	int l1000, l1002, l1004, l1005, fd, rc;
+	int l1000, l1002, l1004, l1005, l1006, fd, rc;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s PATH-TO-hvl-pmm\n", argv[0]);
@@ -641,10 +668,12 @@ int main(int argc, char **argv)
 	svc_path(p1002, sizeof(p1002), 1002);
 	svc_path(p1004, sizeof(p1004), 1004);
 	svc_path(p1005, sizeof(p1005), 1005);
+	svc_path(p1006, sizeof(p1006), 1006);
 	l1000 = listen_unix(p1000);
 	l1002 = listen_unix(p1002);
 	l1004 = listen_unix(p1004);
 	l1005 = listen_unix(p1005);
+	l1006 = listen_unix(p1006);
 	/* port 1000 via the explicit map, the others via the prefix. */
 	snprintf(devopt, sizeof(devopt),
 		 "vsock,cid=5,listen=%s,prefix=%s/svc,port.1000=%s,max_conn=700,buf_size=32768,"
@@ -740,18 +769,32 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 
+	/* 10: restart the PMM when the remote asks (a connection to port 1006). */
+	fd = accept_one(l1006);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		long kib = rss_kib(pmm);
+
+		CHECK(h_read_exact(fd, buf, 1, IO_MS) == 0 && buf[0] == 'R');
+
+		/* After the flood: 700 connections x 2 x 32 KiB would be 44 MiB; it kept none. */
+		printf("pmm RSS after the flood: %ld KiB\n", kib);
+		CHECK(kib > 0 && kib < 64 * 1024);
+		kill(pmm, SIGTERM);
+		CHECK_EQ(h_wait_exit(pmm, 10000), 0);
+		close(fd);
+		{
+			char *pargv[] = { argv[1], "--file", mem, "--device", devopt, NULL };
+
+			pmm = h_spawn(pargv, log);
+		}
+	}
+
 	rc = h_wait_exit(remote, 150000);
 	CHECK_EQ(rc, 0);
 	if (rc < 0) {
 		kill(remote, SIGKILL);
 		(void)h_wait_exit(remote, 5000);
-	}
-	{
-		long kib = rss_kib(pmm);
-
-		/* Bounded: 700 connections x 2 x 32 KiB would be 44 MiB; the flood kept none. */
-		printf("pmm RSS after the flood: %ld KiB\n", kib);
-		CHECK(kib > 0 && kib < 64 * 1024);
 	}
 	CHECK(h_alive(pmm));
 	__atomic_store_n(&stop_echo, 1, __ATOMIC_RELEASE);
@@ -770,6 +813,7 @@ int main(int argc, char **argv)
 	close(l1002);
 	close(l1004);
 	close(l1005);
+	close(l1006);
 	if (h_failed == 0 && getenv("HVL_TEST_KEEP") == NULL)
 		h_rmtree(dir);
 	else

@@ -43,8 +43,7 @@ struct vs_conn *vs_conn_alloc(struct vs *v)
 		c->mem = malloc((size_t)v->buf_size * 2u + VS_LINE_EXTRA);
 		if (c->mem == NULL)
 			return NULL;
-		c->vs = v;
-		c->idx = i;
+		/* c->vs and c->idx are set once at create: fd callbacks read them unlocked. */
 		c->fd = -1;
 		c->ev = 0;
 		c->watched = 0;

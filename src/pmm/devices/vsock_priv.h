@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to the vsock backend (vsock.c: the virtqueues and the packet
- * protocol; vsock_host.c: the Linux UNIX-socket side).  See vsock.c for the
+ * Private to the vsock backend (vsock.c: configuration and the remote's
+ * packets; vsock_rx.c: packets to the remote and events; vsock_host.c: the
+ * Linux UNIX-socket side).  See vsock.c for the
  * design and docs/PROTOCOL.md "vsock" for the wire rules.
  */
 #ifndef HVL_PMM_DEVICES_VSOCK_PRIV_H
@@ -122,6 +123,10 @@ struct vs {
 };
 
 void vs_log(struct vs *v, enum hvl_log_level lvl, const char *fmt, ...) HVL_PRINTF(3, 4);
+
+/* Device -> remote (vsock_rx.c), device thread, taking v->lock: fill receiveq / eventq chains. */
+void vs_rx(struct hvl_dev *d);
+void vs_ev(struct hvl_dev *d);
 
 /* Host side (vsock_host.c); all with v->lock held unless noted. */
 struct vs_conn *vs_conn_alloc(struct vs *v);
