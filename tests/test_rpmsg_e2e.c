@@ -92,7 +92,8 @@ static int ch_cb(struct hvl_rpmsg_ept *e, void *data, size_t len, uint32_t src, 
 	int n = snprintf(out, sizeof(out), "%s:%.*s", e->name, (int)len, (const char *)data);
 
 	(void)priv;
-	(void)hvl_rpmsg_sendto(e, out, (size_t)n, src);
+	/* Off-channel send with our own address: the same as sendto, through the other API. */
+	(void)hvl_rpmsg_send_offchannel(e, e->addr, src, out, (size_t)n);
 	return 0;
 }
 

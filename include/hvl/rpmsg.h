@@ -9,6 +9,7 @@
  *   rpmsg_destroy_ept()             hvl_rpmsg_destroy_ept()
  *   rpmsg_send() / rpmsg_sendto()   hvl_rpmsg_send() / hvl_rpmsg_sendto()
  *   rpmsg_trysend() / trysendto()   hvl_rpmsg_trysend() / hvl_rpmsg_trysendto()
+ *   rpmsg_send_offchannel()         hvl_rpmsg_send_offchannel() (and the try variant)
  *   rpmsg_get_tx_payload_buffer()   hvl_rpmsg_get_tx_buffer()
  *   rpmsg_send_nocopy()             hvl_rpmsg_send_nocopy() / hvl_rpmsg_sendto_nocopy()
  *   rpmsg_hold_rx_buffer()          hvl_rpmsg_hold_rx_buffer()
@@ -177,6 +178,12 @@ int hvl_rpmsg_sendto(struct hvl_rpmsg_ept *ept, const void *data, size_t len, ui
 /* As send/sendto, but never wait: -EAGAIN when no buffer is free. */
 int hvl_rpmsg_trysend(struct hvl_rpmsg_ept *ept, const void *data, size_t len);
 int hvl_rpmsg_trysendto(struct hvl_rpmsg_ept *ept, const void *data, size_t len, uint32_t dst);
+
+/* As sendto/trysendto with source address @src instead of the endpoint's own. */
+int hvl_rpmsg_send_offchannel(struct hvl_rpmsg_ept *ept, uint32_t src, uint32_t dst,
+			      const void *data, size_t len);
+int hvl_rpmsg_trysend_offchannel(struct hvl_rpmsg_ept *ept, uint32_t src, uint32_t dst,
+				 const void *data, size_t len);
 
 /*
  * Zero-copy send: take a transmit buffer (waiting up to @timeout_ms), and

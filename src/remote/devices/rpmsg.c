@@ -267,6 +267,22 @@ int hvl_rpmsg_trysendto(struct hvl_rpmsg_ept *ept, const void *data, size_t len,
 	return rp_send(ept->rdev, ept->addr, dst, data, len, 0u);
 }
 
+int hvl_rpmsg_send_offchannel(struct hvl_rpmsg_ept *ept, uint32_t src, uint32_t dst,
+			      const void *data, size_t len)
+{
+	if (ept_ok(ept) == 0)
+		return -EINVAL;
+	return rp_send(ept->rdev, src, dst, data, len, ept->rdev->timeout_ms);
+}
+
+int hvl_rpmsg_trysend_offchannel(struct hvl_rpmsg_ept *ept, uint32_t src, uint32_t dst,
+				 const void *data, size_t len)
+{
+	if (ept_ok(ept) == 0)
+		return -EINVAL;
+	return rp_send(ept->rdev, src, dst, data, len, 0u);
+}
+
 /* Index of the transmit buffer whose payload area is @buf, or -1. */
 static int tx_index(const struct hvl_rpmsg_dev *rd, const void *buf)
 {
