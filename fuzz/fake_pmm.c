@@ -71,6 +71,22 @@ int hvl_pmm_parse_size(const char *str, uint64_t *out)
 	return 0;
 }
 
+/* Same contract as src/pmm/config.c: decimal or 0x hex, nothing else. */
+int hvl_pmm_parse_u64(const char *str, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (str == NULL || str[0] < '0' || str[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(str, &end, 0);
+	if (errno != 0 || end == str || *end != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /* Same contract as src/pmm/main.c: epoll_ctl's errno (EPERM for regular files). */
 int hvl_pmm_watch(struct hvl_pmm *p, int fd, uint32_t events, hvl_pmm_fd_cb cb, void *arg)
 {

@@ -4,11 +4,11 @@
  * backend fuzz targets (fuzz_console, fuzz_blk, and the ones that follow
  * their pattern, docs/SECURITY.md).  It provides what a backend calls
  * outside its own files: hvl_pmm_watch/rewatch/unwatch/now_ms (normally in
- * src/pmm/main.c, which also holds main()), hvl_pmm_dev_opt() and
- * hvl_pmm_parse_size() (src/pmm/config.c, which would pull in the loader
- * and libinih), over a
- * real epoll fd, plus one "main loop turn" that runs ready fds' callbacks
- * on the calling thread, as the daemon's main thread would.
+ * src/pmm/main.c, which also holds main()), hvl_pmm_dev_opt(),
+ * hvl_pmm_parse_size() and hvl_pmm_parse_u64() (src/pmm/config.c, which
+ * would pull in the loader and libinih), over a real epoll fd, plus one
+ * "main loop turn" that runs ready fds' callbacks on the calling thread,
+ * as the daemon's main thread would.
  */
 #ifndef HVL_FUZZ_FAKE_PMM_H
 #define HVL_FUZZ_FAKE_PMM_H

@@ -416,6 +416,41 @@ def rpmsg_seeds():
     return s
 
 
+# -------------------------------------------------------------- fuzz_vsock
+VOP = dict(request=1, response=2, rst=3, shutdown=4, rw=5, credit_update=6, credit_request=7)
+
+
+def vpk(op, payload=b'', dst_sel=0, flags=0, shape=0, extra=b''):
+    """fuzz_vsock packet: from port 1024 to dst_sel (0: port 1, 1: port 2), op by name."""
+    sel = dst_sel | (2 << 2)
+    return bytes([0, sel, shape, len(payload), 0]) + extra + bytes([VOP[op], flags]) + payload
+
+
+def vsock_seeds():
+    s = {}
+    hdr = bytes([6, 3, 1, 0])
+    RX, EV, LOOP, KICK, ALL = bytes([2, 0]), bytes([4, 0]), bytes([7]), bytes([13]), bytes([0x8d])
+    ACCEPT, RECV, CLOSE = bytes([5, 0x00]), bytes([5, 0x02]), bytes([5, 0x03])
+
+    def send(data):
+        return bytes([5, 0x01, len(data)]) + data
+    s['seed-stream'] = (hdr + RX + RX + EV + vpk('request') + LOOP + ACCEPT + LOOP + KICK + ALL +
+                        vpk('rw', b'hello, host') + RECV + send(b'hello, remote') + LOOP + KICK + RX +
+                        ALL + vpk('credit_request') + vpk('credit_update') + RX + LOOP + ALL +
+                        vpk('shutdown', flags=3) + CLOSE + LOOP + KICK + RX + ALL + vpk('rst'))
+    s['seed-refused'] = (hdr + RX + RX + vpk('request', dst_sel=1) + LOOP + KICK + ALL +
+                         vpk('rw', b'no such connection') + vpk('response') + ALL)
+    s['seed-bad-packets'] = (hdr + RX + RX + vpk('request') + LOOP + ACCEPT + LOOP + ALL +
+                             bytes([0, 0x48, 0, 4]) + struct.pack('<Q', 7) + bytes([0, VOP['rw'], 0]) + b'abcd' +
+                             bytes([0, 0x08, 1, 4, 0]) + struct.pack('<I', 100000) + bytes([VOP['rw'], 0]) + b'abcd' +
+                             bytes([0, 0x08, 2, 0, 0]) + struct.pack('<H', 9) + bytes([VOP['request'], 0]) +
+                             vpk('rw', b'split header', shape=0x20) +
+                             vpk('rw', b'split the wrong way', shape=0x20 | 0x80) + ALL)
+    s['seed-bad-buffers'] = (hdr + bytes([2, 1, 10]) + vpk('request') + LOOP + ACCEPT + ALL +
+                             bytes([11, 0]) + bytes([2, 2]) + bytes([4, 3]) + vpk('request') + ALL)
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
@@ -430,7 +465,8 @@ def write(target, seeds):
 
 GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
               'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds,
-              'fuzz_9p': p9_seeds, 'fuzz_rpmsg': rpmsg_seeds}
+              'fuzz_9p': p9_seeds, 'fuzz_rpmsg': rpmsg_seeds,
+              'fuzz_vsock': vsock_seeds}
 
 
 def main():
