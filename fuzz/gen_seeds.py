@@ -451,6 +451,40 @@ def vsock_seeds():
     return s
 
 
+# ---------------------------------------------------------------- fuzz_net
+ETH = bytes.fromhex('525400123456') + bytes.fromhex('525400abcdef') + b'\x08\x00'
+
+
+def ntx(flen, head=ETH + bytes(18), shape=0, extra=b''):
+    """fuzz_net transmit action: a frame of flen bytes (the first 32 from head)."""
+    return bytes([0, shape]) + struct.pack('<H', flen) + extra + head[:min(flen, 32)]
+
+
+def npeer_send(n, head=ETH + bytes(18), lie=None):
+    out = bytes([4, 0x01 | (4 if lie is not None else 0)]) + struct.pack('<H', n)
+    if lie is not None:
+        out += struct.pack('<I', lie)
+    return out + head[:min(n, 32)]
+
+
+def net_seeds():
+    s = {}
+    hdr = bytes([6, 0x1f, 179, 0])
+    RX, LOOP, KICK, ALL = bytes([2, 0]), bytes([6]), bytes([12]), bytes([0x8c])
+    ACCEPT, RECV, HANGUP = bytes([4, 0x00]), bytes([4, 0x02]), bytes([4, 0x03])
+    s['seed-frames'] = (hdr + RX + RX + LOOP + ACCEPT + LOOP + ntx(64) + LOOP + RECV +
+                        npeer_send(60) + LOOP + KICK + ALL + npeer_send(1514) + LOOP + RX + KICK + ALL)
+    s['seed-bad-frames'] = (hdr + RX + LOOP + ACCEPT + LOOP +
+                            ntx(64, shape=1, extra=bytes([1, 3]) + struct.pack('<HHHH', 14, 1400, 34, 16)) +
+                            ntx(5) + ntx(2000) + ntx(0) +
+                            ntx(100, shape=2 | 4 | 8, extra=bytes([20])) +
+                            npeer_send(8) + npeer_send(40, lie=0xffffffff) + LOOP + KICK + ALL +
+                            HANGUP + LOOP + LOOP + ntx(64) + ALL)
+    s['seed-small-rx'] = (bytes([3, 0, 0, 0]) + bytes([2, 1, 2]) + LOOP + ACCEPT + LOOP +
+                          npeer_send(60) + LOOP + KICK + ALL + bytes([10, 0]) + bytes([2, 2]) + ALL)
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
@@ -466,7 +500,7 @@ def write(target, seeds):
 GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
               'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds,
               'fuzz_9p': p9_seeds, 'fuzz_rpmsg': rpmsg_seeds,
-              'fuzz_vsock': vsock_seeds}
+              'fuzz_vsock': vsock_seeds, 'fuzz_net': net_seeds}
 
 
 def main():
