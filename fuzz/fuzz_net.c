@@ -33,8 +33,9 @@
 
 extern const struct hvl_pmm_backend hvl_pmm_net_backend;
 
-#define PKT_OFF  FZR_DATA_OFF             /* transmit frame (<= 2 KiB) */
-#define RX_OFF   (FZR_DATA_OFF + 2048u)   /* receive buffers: 2 x 2 KiB */
+#define PKT_OFF  FZR_DATA_OFF             /* transmit frame (<= 2 KiB), only read */
+/* Beyond fzr_post_chain's 32 x 128-byte slots, so raw chains never land here. */
+#define RX_OFF   (FZR_DATA_OFF + 4096u)   /* receive buffers: 2 x 2 KiB */
 #define RX_SIZE  2048u
 
 struct net_fz {
@@ -47,6 +48,7 @@ struct net_fz {
 	const struct hvl_dev_ops *ops;
 	int peer;             /* the accepted stream connection, or -1 */
 	unsigned rx_next;
+	int raw;              /* raw chains or window stores: rx buffers may be anyone's */
 	uint8_t io[4096];
 };
 
@@ -166,7 +168,7 @@ static void check_rx(struct net_fz *nf, const uint8_t before[2][HVL_NET_HDR_SIZE
 		const uint8_t *b = nf->r.win + RX_OFF + RX_SIZE * k;
 		struct hvl_net_hdr h;
 
-		if (memcmp(b, before[k], sizeof(h)) == 0)
+		if (nf->raw || memcmp(b, before[k], sizeof(h)) == 0)
 			continue;
 		memcpy(&h, b, sizeof(h));
 		FZ_CHECK(h.flags == 0u && h.gso_type == HVL_NET_HDR_GSO_NONE);
@@ -199,8 +201,10 @@ static void act(struct net_fz *nf, struct fz *f)
 		break;
 	case 7:
 		fzr_post_chain(r, f);
+		nf->raw = 1;
 		break;
 	case 8: /* stores into the window */
+		nf->raw = 1;
 		off = fz_u16(f) % FZR_WIN_SIZE;
 		len = fz_u8(f) % 32u;
 		if (len > FZR_WIN_SIZE - off)

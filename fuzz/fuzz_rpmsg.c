@@ -48,6 +48,7 @@ struct rp_fz {
 	const struct hvl_dev_ops *ops;
 	uint32_t buf_size;
 	unsigned rx_next;
+	int raw;              /* raw chains or window stores: rx buffers may be anyone's */
 };
 
 static uint32_t pick_addr(uint8_t sel, struct fz *f)
@@ -147,8 +148,8 @@ static void check_rx(struct rp_fz *pf, const uint8_t before[2][HVL_RPMSG_HDR_SIZ
 		const uint8_t *b = pf->r.win + RX_OFF + 2048u * k;
 		struct hvl_rpmsg_hdr h;
 
-		if (memcmp(b, before[k], sizeof(h)) == 0)
-			continue; /* not written by the device */
+		if (pf->raw || memcmp(b, before[k], sizeof(h)) == 0)
+			continue; /* not written by the device, or not only for us */
 		memcpy(&h, b, sizeof(h));
 		FZ_CHECK(hvl_le16_get(&h.len) <= pf->buf_size - HVL_RPMSG_HDR_SIZE);
 	}
@@ -175,8 +176,10 @@ static void act(struct rp_fz *pf, struct fz *f)
 		break;
 	case 5:
 		fzr_post_chain(r, f);
+		pf->raw = 1;
 		break;
 	case 6: /* stores into the window */
+		pf->raw = 1;
 		off = fz_u16(f) % FZR_WIN_SIZE;
 		len = fz_u8(f) % 32u;
 		if (len > FZR_WIN_SIZE - off)

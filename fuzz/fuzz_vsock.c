@@ -40,10 +40,11 @@ extern const struct hvl_pmm_backend hvl_pmm_vsock_backend;
 
 #define REMOTE_CID 3u
 #define HOST_CID   2u
-#define PKT_OFF    FZR_DATA_OFF             /* transmit packet (<= 1 KiB) */
-#define RX_OFF     (FZR_DATA_OFF + 2048u)   /* receive buffers: 2 x 1 KiB */
+/* Beyond fzr_post_chain's 32 x 128-byte slots, so raw chains never land here. */
+#define PKT_OFF    (FZR_DATA_OFF + 4096u)   /* transmit packet (<= 256 B) */
+#define RX_OFF     (FZR_DATA_OFF + 4608u)   /* receive buffers: 2 x 1 KiB */
 #define RX_SIZE    1024u
-#define EV_OFF     (FZR_DATA_OFF + 6144u)   /* event buffers */
+#define EV_OFF     (FZR_DATA_OFF + 7168u)   /* event buffers */
 #define MAX_PEERS  4
 
 struct vs_fz {
@@ -56,6 +57,7 @@ struct vs_fz {
 	const struct hvl_dev_ops *ops;
 	int peer[MAX_PEERS];  /* accepted host-side connections */
 	unsigned rx_next;
+	int raw;              /* raw chains or window stores: rx buffers may be anyone's */
 	uint8_t io[4096];
 };
 
@@ -197,7 +199,7 @@ static void check_rx(struct vs_fz *vf, const uint8_t before[2][HVL_VSOCK_HDR_SIZ
 		struct hvl_vsock_hdr h;
 		uint16_t op;
 
-		if (memcmp(b, before[k], sizeof(h)) == 0)
+		if (vf->raw || memcmp(b, before[k], sizeof(h)) == 0)
 			continue;
 		memcpy(&h, b, sizeof(h));
 		op = hvl_le16_get(&h.op);
@@ -237,8 +239,10 @@ static void act(struct vs_fz *vf, struct fz *f)
 		break;
 	case 8:
 		fzr_post_chain(r, f);
+		vf->raw = 1;
 		break;
 	case 9: /* stores into the window */
+		vf->raw = 1;
 		off = fz_u16(f) % FZR_WIN_SIZE;
 		len = fz_u8(f) % 32u;
 		if (len > FZR_WIN_SIZE - off)
