@@ -235,6 +235,7 @@ struct p9_result {
 	double direct_read_mbs, direct_write_mbs; /* Linux read()/write() of the same size */
 	double p9_read_mbs, p9_write_mbs;         /* through hvl_9p_read/hvl_9p_write, 1 MiB calls */
 	double p9_read_poll_mbs, p9_write_poll_mbs; /* the same, busy-polling before sleeping */
+	double p9_read_zc_mbs;                    /* hvl_9p_read_zc: data left in shared memory */
 	double fsync_ms;                          /* the 9p write's closing fsync */
 	double small_p9, small_p9_poll, small_direct; /* create + write 100 B + close, per second */
 };

@@ -144,6 +144,32 @@ static int64_t p9_pass(struct hvl_9p *c, const char *name, uint64_t bytes, int w
 	return t0;
 }
 
+/* 9p zero-copy read pass (hvl_9p_read_zc: the data stays in shared memory); ns or -1. */
+static int64_t p9_pass_zc(struct hvl_9p *c, const char *name, uint64_t bytes)
+{
+	uint64_t done = 0, sum = 0;
+	int64_t t0;
+	int fd = hvl_9p_open(c, name, HVL_O_RDONLY, 0);
+
+	if (fd < 0)
+		return -1;
+	t0 = now_ns();
+	while (done < bytes) {
+		const void *data;
+		long n = hvl_9p_read_zc(c, fd, &data, P9B_CHUNK);
+
+		if (n <= 0) {
+			(void)hvl_9p_close(c, fd);
+			return -1;
+		}
+		sum += ((const uint8_t *)data)[n - 1]; /* touch it, as a consumer would */
+		done += (uint64_t)n;
+	}
+	t0 = now_ns() - t0;
+	(void)hvl_9p_close(c, fd);
+	return sum == UINT64_MAX ? -1 : t0;
+}
+
 /* Small files: create + write 100 bytes + close, @n times; ops/s or -1. */
 static double small_9p(struct hvl_9p *c, unsigned n, unsigned first)
 {
@@ -222,7 +248,7 @@ static int p9b_remote(struct p9b_ctx *c, struct p9_result *r)
 	static union { void *p; uint8_t b[HVL_9P_VIRTIO_STORAGE(P9B_QSIZE)]; } st;
 	static struct hvl_9p_virtio v;
 	static struct hvl_9p cl;
-	double dr[P9B_ROUNDS], pr9[P9B_ROUNDS], pp9[P9B_ROUNDS];
+	double dr[P9B_ROUNDS], pr9[P9B_ROUNDS], pp9[P9B_ROUNDS], pz9[P9B_ROUNDS];
 	struct hvl_posix_remote pr;
 	int64_t ns, sync_ns = 0;
 	unsigned k;
@@ -258,7 +284,13 @@ static int p9b_remote(struct p9b_ctx *c, struct p9_result *r)
 		if (ns < 0)
 			goto out;
 		pp9[k] = mbs(r->bytes, ns);
+		hvl_9p_virtio_set_poll_spin(&v, 0);
+		ns = p9_pass_zc(&cl, "big", r->bytes);
+		if (ns < 0)
+			goto out;
+		pz9[k] = mbs(r->bytes, ns);
 	}
+	r->p9_read_zc_mbs = median(pz9, P9B_ROUNDS);
 	r->direct_read_mbs = median(dr, P9B_ROUNDS);
 	r->p9_read_mbs = median(pr9, P9B_ROUNDS);
 	r->p9_read_poll_mbs = median(pp9, P9B_ROUNDS);
@@ -401,6 +433,8 @@ void print_p9(const struct p9_result *r)
 	printf("  %-30s %9.1f MB/s  (%.2f x direct read)\n", "9p read, doorbell", r->p9_read_mbs, rr);
 	printf("  %-30s %9.1f MB/s  (%.2f x direct read)\n", "9p read, busy-poll", r->p9_read_poll_mbs,
 	       rp);
+	printf("  %-30s %9.1f MB/s  (%.2f x direct read)\n", "9p read_zc (no copy), doorbell",
+	       r->p9_read_zc_mbs, d > 0.0 ? r->p9_read_zc_mbs / d : 0.0);
 	printf("  %-30s %9.1f MB/s\n", "direct write (Linux)", r->direct_write_mbs);
 	printf("  %-30s %9.1f MB/s  (%.2f x direct read), then fsync %.1f ms\n", "9p write, doorbell",
 	       r->p9_write_mbs, wr, r->fsync_ms);
@@ -424,12 +458,14 @@ void json_p9(const struct p9_result *r, FILE *js)
 	fprintf(js, "  \"9p\": {\"found\": %s, \"ok\": %s, \"msize\": %u, \"file_bytes\": %llu, "
 		    "\"direct_read_mb_s\": %.1f, \"direct_write_mb_s\": %.1f, \"p9_read_mb_s\": %.1f, "
 		    "\"p9_write_mb_s\": %.1f, \"p9_read_busy_poll_mb_s\": %.1f, "
-		    "\"p9_write_busy_poll_mb_s\": %.1f, \"fsync_ms\": %.2f, \"small_files\": %u, "
+		    "\"p9_write_busy_poll_mb_s\": %.1f, \"p9_read_zero_copy_mb_s\": %.1f, "
+		    "\"fsync_ms\": %.2f, \"small_files\": %u, "
 		    "\"small_create_write_close_per_s\": %.0f, \"small_busy_poll_per_s\": %.0f, "
 		    "\"small_direct_per_s\": %.0f, \"targets\": [",
 		r->found ? "true" : "false", r->ok ? "true" : "false", r->msize,
 		(unsigned long long)r->bytes, d, r->direct_write_mbs, r->p9_read_mbs, r->p9_write_mbs,
-		r->p9_read_poll_mbs, r->p9_write_poll_mbs, r->fsync_ms, r->small_n, r->small_p9,
+		r->p9_read_poll_mbs, r->p9_write_poll_mbs, r->p9_read_zc_mbs, r->fsync_ms, r->small_n,
+		r->small_p9,
 		r->small_p9_poll, r->small_direct);
 	fprintf(js, "{\"name\": \"9p_seq_read_ge_0.5x_direct_read\", \"mode\": \"doorbell\", "
 		    "\"value\": %.4f, \"limit\": 0.5, \"result\": \"%s\"}, "

@@ -132,6 +132,13 @@ int hvl_9p_close(struct hvl_9p *c, int fd);
 /* Read/write up to @len bytes at the file position; bytes done or -errno. */
 long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len);
 long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len);
+/*
+ * Zero-copy read: one Tread of up to min(@len, msize - 24) bytes at the file
+ * position; *@data points at the bytes inside the transport's response
+ * buffer (shared memory for virtio), valid until the next call on @c.
+ * Returns the byte count (0 at end of file) or -errno.
+ */
+long hvl_9p_read_zc(struct hvl_9p *c, int fd, const void **data, size_t len);
 /* Returns the new position or -errno. */
 int64_t hvl_9p_lseek(struct hvl_9p *c, int fd, int64_t off, int whence);
 int hvl_9p_fstat(struct hvl_9p *c, int fd, struct hvl_9p_stat *st);

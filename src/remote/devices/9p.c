@@ -519,6 +519,36 @@ long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len)
 	return (long)done;
 }
 
+long hvl_9p_read_zc(struct hvl_9p *c, int fd, const void **data, size_t len)
+{
+	struct hvl_9p_file *f = p9c_file_of(c, fd);
+	uint32_t want = 0u, got;
+	struct rdr r;
+	int rc;
+
+	if (f == NULL || f->is_dir != 0u || data == NULL)
+		return -EBADF;
+	*data = NULL;
+	if (c->msize > IO_HDR)
+		want = io_max(c, HVL_9P_IOHDR);
+	if ((size_t)want > len)
+		want = (uint32_t)len;
+	p9c_begin(c, HVL_9P_TREAD);
+	p9c_put(c, f->fid, 4u);
+	p9c_put(c, f->pos, 8u);
+	p9c_put(c, want, 4u);
+	rc = p9c_rpc(c, HVL_9P_TREAD, &r);
+	if (rc != 0)
+		return (long)rc;
+	got = (uint32_t)p9c_get(&r, 4u);
+	if (r.bad != 0u || got > want || got > r.len - r.off)
+		return -EPROTO;
+	/* The data stays where the device wrote it: in the response buffer. */
+	*data = &r.p[r.off];
+	f->pos += got;
+	return (long)got;
+}
+
 long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len)
 {
 	struct hvl_9p_file *f = p9c_file_of(c, fd);
