@@ -49,9 +49,11 @@ struct report {
 	uint64_t idle_wakeups;
 	int idle_ok;
 	struct pmm_result pmm;   /* the real hvl-pmm: idle CPU, console round trip */
+	struct vsock_result vsock; /* vsock round trip and stream beside UNIX sockets (vsock.c) */
 	struct blk_result blk;   /* virtio-blk sequential throughput beside a direct read (blk.c) */
 	struct p9_result p9;     /* virtio-9p sequential read/write beside a direct read (p9.c) */
 	struct rpmsg_result rpmsg; /* rpmsg round trips and rates via the real hvl-pmm (rpmsg.c) */
+	struct net_result net;   /* virtio-net frames/s over the stream backend beside a UNIX socket (net.c) */
 };
 
 static double ratio(const struct rtt *x, const struct rtt *y)
@@ -164,9 +166,11 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	else
 		printf("\nidle: FAILED\n");
 	print_pmm(b, rp);
+	print_vsock(&rp->vsock, &rp->r[0], &rp->r[2]);
 	print_blk(&rp->blk);
 	print_p9(&rp->p9);
 	print_rpmsg(&rp->rpmsg, &rp->r[0], &rp->r[2], &rp->r[1]);
+	print_net(&rp->net);
 	printf("\ntargets (informational, never an exit failure):\n");
 	for (i = 0; i < 4; i++)
 		printf("  %-34s %8.3f %s %-5.2f %s\n", tg[i].name, tg[i].value, tg[i].le ? "<=" : ">=",
@@ -198,9 +202,11 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	fprintf(js, "  ]},\n  \"idle\": {\"ok\": %s, \"ms\": %u, \"cpu_percent\": %.4f, \"sleeps\": %llu},\n",
 		rp->idle_ok ? "true" : "false", b->idle_ms, rp->idle_pct, (unsigned long long)rp->idle_wakeups);
 	json_pmm(rp, js);
+	json_vsock(&rp->vsock, &rp->r[0], js);
 	json_blk(&rp->blk, js);
 	json_p9(&rp->p9, js);
 	json_rpmsg(&rp->rpmsg, &rp->r[0], js);
+	json_net(&rp->net, js);
 	fprintf(js, "  \"targets\": [\n");
 	for (i = 0; i < 4; i++)
 		fprintf(js, "    {\"name\": \"%s\", \"value\": %.4f, \"limit\": %.2f, \"result\": \"%s\"}%s\n",
@@ -289,9 +295,11 @@ int main(int argc, char **argv)
 	b.busy_ns = 50000;
 	b.rounds = 5;
 	b.pmm_idle_ms = 2000;
+	b.vs_mib = 1024;
 	b.blk_mib = 256;
 	b.p9_mib = 64;
 	b.p9_small = 2000;
+	b.net_frames = 200000;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -302,9 +310,11 @@ int main(int argc, char **argv)
 			b.msgs = 300000;
 			b.idle_ms = 300;
 			b.pmm_idle_ms = 1000;
+			b.vs_mib = 64;
 			b.blk_mib = 32;
 			b.p9_mib = 16;
 			b.p9_small = 200;
+			b.net_frames = 20000;
 		} else if (strcmp(argv[i], "--pmm") == 0 && i + 1 < argc) {
 			b.pmm_path = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
@@ -416,11 +426,15 @@ int main(int argc, char **argv)
 	/* Last: it pins this process to the PMM's CPU. */
 	if (run_pmm_modes(&b, &rp.pmm) != 0)
 		failed = 1;
+	if (run_vsock_modes(&b, &rp.vsock) != 0)
+		failed = 1;
 	if (run_blk_modes(&b, &rp.blk) != 0)
 		failed = 1;
 	if (run_p9_modes(&b, &rp.p9) != 0)
 		failed = 1;
 	if (run_rpmsg_modes(&b, &rp.rpmsg) != 0)
+		failed = 1;
+	if (run_net_modes(&b, &rp.net) != 0)
 		failed = 1;
 
 	if (json != NULL) {
