@@ -25,7 +25,13 @@
 #include "hvl/wire/9p.h"
 
 #define P9_MSIZE_DEFAULT (1024u * 1024u + 4096u) /* server's largest msize */
-#define P9_MAX_FIDS_DEFAULT 1024u
+/*
+ * Each fid holds up to three descriptors (object, its directory, opened
+ * file); the PMM's main loop can only watch descriptors below
+ * HVL_PMM_MAX_FD (4096), so 9p must not push other backends' sockets past
+ * it: 256 fids x 9 sessions stays well below in practice.
+ */
+#define P9_MAX_FIDS_DEFAULT 256u
 #define P9_NAME_MAX 255u
 
 /* What one export serves (shared by every session on it). */
