@@ -485,6 +485,18 @@ def net_seeds():
     return s
 
 
+# ---------------------------------------------------------------- fuzz_rng
+def rng_seeds():
+    s = {}
+    hdr = bytes([6, 3, 0, 0])
+    ALL = bytes([0x87])
+    s['seed-requests'] = (hdr + bytes([0, 0x00, 100]) + bytes([0, 0x01, 50, 255]) +
+                          bytes([0, 0x03, 255, 255, 255, 255]) + ALL)
+    s['seed-readable'] = (hdr + bytes([0, 0x04, 10]) + ALL + bytes([5, 1]) +
+                          bytes([0, 0x01 | 0x08, 10, 10]) + ALL + bytes([5, 2]) + bytes([0, 0x00, 1]) + ALL)
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
@@ -500,7 +512,8 @@ def write(target, seeds):
 GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
               'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds,
               'fuzz_9p': p9_seeds, 'fuzz_rpmsg': rpmsg_seeds,
-              'fuzz_vsock': vsock_seeds, 'fuzz_net': net_seeds}
+              'fuzz_vsock': vsock_seeds, 'fuzz_net': net_seeds,
+              'fuzz_rng': rng_seeds}
 
 
 def main():

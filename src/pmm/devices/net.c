@@ -94,9 +94,10 @@ static void chain_write(const struct hvl_chain *c, uint32_t off, const void *src
 }
 
 /*
- * Write what is left of the held frame to the backend (lock held).
- * Returns 1 when it is done (written or dropped), 0 when the fd cannot take
- * it now (EPOLLOUT is watched and kicks us again).
+ * Write what is left of the staged frames to the backend (lock held): one
+ * frame for the TAP, up to NET_TBUF_SIZE bytes of framed frames for the
+ * stream.  Returns 1 when done (written or dropped), 0 when the fd cannot
+ * take it now (EPOLLOUT is watched and kicks us again).
  */
 static int net_flush(struct net *n)
 {
@@ -105,7 +106,8 @@ static int net_flush(struct net *n)
 
 		if (n->fd < 0) {
 			n->tlen = n->toff = 0;
-			n->st.tx_nolink++;
+			n->st.tx_nolink += n->tframes;
+			n->tframes = 0;
 			return 1;
 		}
 		if (n->kind == NET_STREAM)
@@ -129,25 +131,29 @@ static int net_flush(struct net *n)
 		}
 		/* TAP: EIO while the interface is down (no carrier): a NIC drops then too. */
 		if (w < 0 && errno == EIO) {
-			n->st.tx_nolink++;
+			n->st.tx_nolink += n->tframes;
+			n->tframes = 0;
 			n->tlen = n->toff = 0;
 			return 1;
 		}
 		if (hvl_ratelimit_ok(&n->rl, hvl_pmm_now_ms(), NET_RL_BURST, NET_RL_MS))
 			net_log(n, HVL_LOG_WARN, "tap write: %s", w < 0 ? strerror(errno) : "short");
-		n->st.tx_err++;
+		n->st.tx_err += n->tframes;
+		n->tframes = 0;
 		n->tlen = n->toff = 0;
 		return 1;
 	}
 	n->tlen = n->toff = 0;
-	n->st.tx_frames++;
+	n->st.tx_frames += n->tframes;
+	n->tframes = 0;
 	return 1;
 }
 
 /*
  * One transmit chain (lock held): read the header once into a local copy
- * (STYLE 7), check it and the frame length, then stage the frame (with the
- * stream's length prefix) in tbuf.  Bad frames are dropped and counted.
+ * (STYLE 7), check it and the frame length, then append the frame (with
+ * the stream's length prefix) to tbuf; the caller made room for a whole
+ * frame.  Bad frames are dropped and counted.
  */
 static void net_tx_one(struct net *n, const struct hvl_chain *c)
 {
@@ -182,14 +188,14 @@ static void net_tx_one(struct net *n, const struct hvl_chain *c)
 		return;
 	}
 	if (pre != 0) {
-		n->tbuf[0] = (uint8_t)(flen >> 24);
-		n->tbuf[1] = (uint8_t)(flen >> 16);
-		n->tbuf[2] = (uint8_t)(flen >> 8);
-		n->tbuf[3] = (uint8_t)flen;
+		n->tbuf[n->tlen] = (uint8_t)(flen >> 24);
+		n->tbuf[n->tlen + 1] = (uint8_t)(flen >> 16);
+		n->tbuf[n->tlen + 2] = (uint8_t)(flen >> 8);
+		n->tbuf[n->tlen + 3] = (uint8_t)flen;
 	}
-	(void)chain_read(c, HVL_NET_HDR_SIZE, n->tbuf + pre, flen);
-	n->tlen = pre + flen;
-	n->toff = 0;
+	(void)chain_read(c, HVL_NET_HDR_SIZE, n->tbuf + n->tlen + pre, flen);
+	n->tlen += pre + flen;
+	n->tframes++;
 	n->st.tx_bytes += flen;
 }
 
@@ -206,7 +212,13 @@ static void net_tx(struct hvl_dev *d)
 	for (;;) {
 		struct hvl_vq_dev *vq;
 
-		if (n->toff < n->tlen && !net_flush(n))
+		/*
+		 * The TAP takes one frame per write; on the stream, frames are
+		 * batched into one send while a whole frame still fits.
+		 */
+		if (n->toff < n->tlen &&
+		    (n->kind == NET_TAP || n->toff > 0 || NET_TBUF_SIZE - n->tlen < 4u + n->max_frame) &&
+		    !net_flush(n))
 			break; /* the backend is full: later chains wait in the ring */
 		if (budget == 0) {
 			more = 1;
@@ -226,6 +238,9 @@ static void net_tx(struct hvl_dev *d)
 			hvl_vq_dev_push(vq, n->txc.head, 0);
 		pushed = 1;
 	}
+	/* The ring is empty (or the budget spent): send what is batched. */
+	if (n->toff < n->tlen)
+		(void)net_flush(n);
 	pthread_mutex_unlock(&n->lock);
 	if (bad)
 		hvl_dev_fail(d, HVL_BROKEN_REQUEST, "transmitq chain %u has %u device-writable buffer(s)",
@@ -508,7 +523,7 @@ static int net_create_inner(struct hvl_pmm *pmm, struct hvl_pmm_region *rg,
 		if (st->queue_num_max[q] > cap)
 			cap = st->queue_num_max[q];
 	n->slots = malloc((size_t)NET_RX_SLOTS * n->slot_size);
-	n->tbuf = malloc(4u + n->max_frame);
+	n->tbuf = malloc(NET_TBUF_SIZE); /* >= 4 + the largest frame (65535) */
 	n->txc.iov = calloc(cap, sizeof(*n->txc.iov));
 	n->rxc.iov = calloc(cap, sizeof(*n->rxc.iov));
 	if (n->slots == NULL || n->tbuf == NULL || n->txc.iov == NULL || n->rxc.iov == NULL)

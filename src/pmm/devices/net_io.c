@@ -76,9 +76,10 @@ void net_disconnect(struct net *n, const char *why)
 	n->ev = 0;
 	n->link = 0;
 	n->st.disconnects++;
-	/* A frame not (fully) written cannot go out on another connection. */
+	/* Frames not (fully) written cannot go out on another connection. */
 	if (n->toff < n->tlen)
-		n->st.tx_err++;
+		n->st.tx_err += n->tframes;
+	n->tframes = 0;
 	n->tlen = n->toff = 0;
 	parser_reset(n);
 	net_log(n, HVL_LOG_INFO, "peer disconnected (%s): link down", why);
@@ -92,7 +93,7 @@ static void stream_attach(struct net *n, int fd)
 	n->ev = 0;
 	n->link = 1;
 	n->st.connects++;
-	n->tlen = n->toff = 0;
+	n->tlen = n->toff = n->tframes = 0;
 	parser_reset(n);
 	net_sync_watch(n);
 	hvl_dev_kick(n->dev);

@@ -16,6 +16,7 @@
 
 #define NET_RX_SLOTS    64u            /* frames held for the remote (bounded memory) */
 #define NET_RBUF_SIZE   (64u * 1024u)  /* stream read buffer */
+#define NET_TBUF_SIZE   (128u * 1024u) /* stream: framed frames batched into one send */
 #define NET_IOV_MIN     1024u          /* chain capacity; a bigger chain is refused by the ring */
 #define NET_BUDGET      256u           /* chains per call, then yield (other devices) */
 #define NET_READ_BUDGET 64u            /* frames (or reads) per main-loop callback */
@@ -66,9 +67,10 @@ struct net {
 	uint8_t shdr[4];
 	uint32_t shdr_got, body_len, body_got;
 	int in_body, skipping;
-	/* Remote -> backend: one frame (with its stream prefix) being written. */
+	/* Remote -> backend: staged frames (with stream prefixes) being written. */
 	uint8_t *tbuf;
 	uint32_t tlen, toff;
+	uint32_t tframes;                  /* frames in tbuf */
 	struct hvl_chain txc, rxc;
 	struct hvl_ratelimit rl;
 	struct net_stats st;
