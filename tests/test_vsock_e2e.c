@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,6 +52,18 @@
 #endif
 
 static char dir[4096];
+/* What a hung run (SIGALRM) must not leave behind. */
+static volatile pid_t g_pmm = -1, g_remote = -1;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (g_pmm > 0)
+		kill(g_pmm, SIGKILL);
+	if (g_remote > 0)
+		kill(g_remote, SIGKILL);
+	_exit(3);
+}
 static uint64_t stream_bytes = STREAM_DEFAULT;
 
 /* Stream byte at offset @i of the stream with @seed (cheap, position-dependent). */
@@ -656,6 +669,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
 	if (getenv("HVL_VSOCK_BIG") != NULL)
 		stream_bytes = 1ull << 30;
 	alarm(getenv("HVL_VSOCK_BIG") != NULL ? 1200 : 170);
@@ -684,11 +698,16 @@ int main(int argc, char **argv)
 		pmm = h_spawn(pargv, log);
 	}
 	pthread_create(&echo_t, NULL, echo_svc, &l1000);
+	g_pmm = pmm;
 	remote = fork();
 	if (remote == 0) {
+		/* Die with the test, whatever ends it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(l1000);
 		_exit(remote_main(mem));
 	}
+
+	g_remote = remote;
 
 	/* 2 */
 	fd = pmm_connect_retry(lpath, 2000);
@@ -787,6 +806,7 @@ int main(int argc, char **argv)
 			char *pargv[] = { argv[1], "--file", mem, "--device", devopt, NULL };
 
 			pmm = h_spawn(pargv, log);
+			g_pmm = pmm;
 		}
 	}
 
