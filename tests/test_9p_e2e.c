@@ -8,7 +8,8 @@
  *      (tests/p9_suite.c) over virtio-9p, the escape checks, raw malformed
  *      messages through the device, and the read-only suite;
  *   3. Linux checks what the remote wrote (size and checksum);
- *   4. the same suite runs over the PMM's TCP socket;
+ *   4. the same suite runs over the PMM's TCP socket, the read-only suite
+ *      over the read-only export's UNIX socket;
  *   5. the same suite runs against a real diod server (Debian's diod),
  *      started here on a loopback port and killed by PID;
  *   6. diod's own clients (diodls, diodcat, diodload) run against our socket.
@@ -300,8 +301,8 @@ static void socket_suite(const char *addr, const char *aname, const char *label,
 
 int main(int argc, char **argv)
 {
-	char dir[4096], exp[4200], ro[4200], mem[4200], log[4200], p[4400], opt0[4400], opt1[4400],
-	     addr[64], daddr[64], dexp[4200], dlog[4200], out[4400];
+	char dir[4096], exp[4200], ro[4200], mem[4200], log[4200], p[4400], opt0[4400], opt1[8500],
+	     addr[64], daddr[64], dexp[4200], dlog[4200], out[4400], rosock[4200];
 	uint64_t big = big_bytes();
 	pid_t pmm, remote;
 	int port, dport, rc;
@@ -346,7 +347,8 @@ int main(int argc, char **argv)
 	port = free_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	snprintf(opt0, sizeof(opt0), "9p:share,path=%s,listen=tcp:127.0.0.1:%d,max_fids=256", exp, port);
-	snprintf(opt1, sizeof(opt1), "9p:ro,path=%s,readonly=1", ro);
+	snprintf(rosock, sizeof(rosock), "%s/ro.sock", dir);
+	snprintf(opt1, sizeof(opt1), "9p:ro,path=%s,readonly=1,listen=unix:%s", ro, rosock);
 	{
 		/*
 		 * With the seccomp sandbox on: serving 9p must need no call outside
@@ -385,6 +387,20 @@ int main(int argc, char **argv)
 	socket_suite(addr, "", "pmm-socket", "sock", big, 1);
 	snprintf(p, sizeof(p), "%s/sock/big", exp);
 	CHECK(check_big(p, big));
+
+	/* The read-only export over its UNIX socket. */
+	{
+		struct p9_sock_tp tp;
+		static struct hvl_9p c;
+
+		CHECK_EQ(p9_sock_tp_open(&tp, rosock, 64u * 1024u, 10000), 0);
+		if (tp.fd >= 0) {
+			CHECK_EQ(hvl_9p_mount(&c, &tp.t, "", 0, 10000), 0);
+			h_failed += p9_suite_readonly(&c, "unix-ro", &h_passed);
+			CHECK_EQ(hvl_9p_unmount(&c), 0);
+		}
+		p9_sock_tp_close(&tp);
+	}
 
 	/* 6. diod's clients against our socket. */
 	if (access(DIOD, X_OK) == 0) {
