@@ -73,6 +73,31 @@ static int fetch_fds(struct hvl_posix_remote *p, const char *path)
 	return rc;
 }
 
+/* Map @size bytes of the region file inside a fresh reservation (see the top comment). */
+static int map_region(struct hvl_posix_remote *p, size_t size)
+{
+	uint8_t *resv, *mem;
+	size_t resv_len = size + RESV_SLACK;
+
+	resv = mmap(NULL, resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (resv == MAP_FAILED)
+		return -errno;
+	mem = mmap(resv + RESV_SLACK, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, p->fd, 0);
+	if (mem == MAP_FAILED) {
+		int e = -errno;
+
+		munmap(resv, resv_len);
+		return e;
+	}
+	if (p->resv != NULL)
+		munmap(p->resv, p->resv_len);
+	p->resv = resv;
+	p->resv_len = resv_len;
+	p->mem = mem;
+	p->size = size;
+	return 0;
+}
+
 /* Wait for a READY header, then set up the doorbell it names and attach. */
 static int attach(struct hvl_posix_remote *p, const char *dbsock, uint64_t bus_base,
 		  uint32_t timeout_ms)
@@ -90,6 +115,21 @@ static int attach(struct hvl_posix_remote *p, const char *dbsock, uint64_t bus_b
 		if (posix_now_ms(NULL) - start >= timeout_ms)
 			return -ETIMEDOUT;
 		sleep_ms(2);
+	}
+	/*
+	 * The file may have been an older, smaller region when we mapped it
+	 * (a PMM laying out a new one grows it): follow the header's size.
+	 */
+	{
+		uint64_t rsize = hvl_le64_once(&h->region_size);
+		struct stat st;
+
+		if (rsize > p->size && fstat(p->fd, &st) == 0 && (uint64_t)st.st_size >= rsize) {
+			rc = map_region(p, (size_t)rsize);
+			if (rc != 0)
+				return rc;
+			h = (const struct hvl_region_hdr *)(void *)p->mem;
+		}
 	}
 	kind = hvl_le32_once(&h->doorbell_kind);
 	hvl_doorbell_close(&p->db);
@@ -144,20 +184,10 @@ int hvl_posix_remote_open(struct hvl_posix_remote *p, const char *path,
 			return -ETIMEDOUT;
 		sleep_ms(5);
 	}
-	p->size = (size_t)st.st_size;
-	p->resv_len = p->size + RESV_SLACK;
-	p->resv = mmap(NULL, p->resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p->resv == MAP_FAILED) {
-		rc = -errno;
+	rc = map_region(p, (size_t)st.st_size);
+	if (rc != 0) {
 		close(p->fd);
-		return rc;
-	}
-	p->mem = mmap(p->resv + RESV_SLACK, p->size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_FIXED, p->fd, 0);
-	if (p->mem == MAP_FAILED) {
-		rc = -errno;
-		munmap(p->resv, p->resv_len);
-		close(p->fd);
+		p->fd = -1;
 		return rc;
 	}
 	{
