@@ -47,6 +47,7 @@ static int remote_main(const char *mem)
 {
 	HVL_NET_DEFINE(net, 256);
 	static struct hvl_lwip l;
+	struct hvl_lwip_stats s;
 	struct hvl_posix_remote pr;
 	uint64_t end;
 	int rc;
@@ -67,11 +68,12 @@ static int remote_main(const char *mem)
 	end = h_now_ms() + 90000u;
 	while (hvl_lwip_marks(&l) == 0 && h_now_ms() < end)
 		usleep(10000);
+	hvl_lwip_get_stats(&l, &s);
 	fprintf(stderr, "remote: lwIP in %llu frames, out %llu (dropped %llu), echo %llu B in %llu conn\n",
-		(unsigned long long)l.in_frames, (unsigned long long)l.out_frames,
-		(unsigned long long)l.out_dropped, (unsigned long long)l.echo_bytes,
-		(unsigned long long)l.echo_conns);
-	rc = hvl_lwip_marks(&l) > 0 && l.echo_bytes >= ECHO_BYTES ? 0 : 1;
+		(unsigned long long)s.in_frames, (unsigned long long)s.out_frames,
+		(unsigned long long)s.out_dropped, (unsigned long long)s.echo_bytes,
+		(unsigned long long)s.echo_conns);
+	rc = hvl_lwip_marks(&l) > 0 && s.echo_bytes >= ECHO_BYTES ? 0 : 1;
 	hvl_lwip_stop(&l);
 	(void)hvl_net_close(&net);
 	hvl_posix_remote_close(&pr);

@@ -20,6 +20,7 @@ int demo_net_remote(struct demo_remote *d, char *detail, size_t dlen)
 #ifdef HVL_DEMO_HAVE_LWIP
 	HVL_NET_DEFINE(net, 256);
 	static struct hvl_lwip l;
+	struct hvl_lwip_stats s;
 	uint64_t end;
 	int rc;
 
@@ -43,9 +44,10 @@ int demo_net_remote(struct demo_remote *d, char *detail, size_t dlen)
 	while (hvl_lwip_marks(&l) == 0 && hvl_remote_now(&d->pr.r) < end)
 		usleep(10000);
 	rc = hvl_lwip_marks(&l) > 0 ? 0 : -1;
+	hvl_lwip_get_stats(&l, &s);
 	snprintf(detail, dlen, "lwIP %s: %llu frames in, %llu out, %llu B echoed", rc == 0 ? "served" :
-		 "never got Linux's done mark", (unsigned long long)l.in_frames,
-		 (unsigned long long)l.out_frames, (unsigned long long)l.echo_bytes);
+		 "never got Linux's done mark", (unsigned long long)s.in_frames,
+		 (unsigned long long)s.out_frames, (unsigned long long)s.echo_bytes);
 	hvl_lwip_stop(&l);
 	(void)hvl_net_close(&net);
 	return rc;

@@ -184,6 +184,20 @@ int hvl_lwip_start(struct hvl_lwip *l, struct hvl_net *net, const char *ip, cons
 	return 0;
 }
 
+void hvl_lwip_get_stats(struct hvl_lwip *l, struct hvl_lwip_stats *s)
+{
+	/* Every counter is written by lwIP's callbacks or the pump, both under the core lock. */
+	LOCK_TCPIP_CORE();
+	s->in_frames = l->in_frames;
+	s->in_nomem = l->in_nomem;
+	s->out_frames = l->out_frames;
+	s->out_dropped = l->out_dropped;
+	s->link_changes = l->link_changes;
+	s->echo_bytes = l->echo_bytes;
+	s->echo_conns = l->echo_conns;
+	UNLOCK_TCPIP_CORE();
+}
+
 void hvl_lwip_stop(struct hvl_lwip *l)
 {
 	__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);

@@ -65,4 +65,10 @@ int hvl_lwip_mark_start(struct hvl_lwip *l, uint16_t port);
 /* UDP datagrams seen on the mark port so far. */
 uint32_t hvl_lwip_marks(const struct hvl_lwip *l);
 
+/* A consistent copy of the counters (taken under the core lock). */
+struct hvl_lwip_stats {
+	uint64_t in_frames, in_nomem, out_frames, out_dropped, link_changes, echo_bytes, echo_conns;
+};
+void hvl_lwip_get_stats(struct hvl_lwip *l, struct hvl_lwip_stats *s);
+
 #endif /* HVL_LWIP_H */
