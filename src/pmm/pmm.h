@@ -90,7 +90,7 @@ struct hvl_pmm {
 	struct hvl_pmm_watch *graveyard;        /* unwatched, freed between epoll batches */
 };
 
-#define HVL_PMM_MAX_FD 4096
+#define HVL_PMM_MAX_FD 65536 /* watchable descriptors (a 9p fid may hold three) */
 
 /* Monotonic milliseconds. */
 uint64_t hvl_pmm_now_ms(void);
