@@ -109,6 +109,10 @@ void hvl_vq_dev_push(struct hvl_vq_dev *vq, uint16_t head, uint32_t len);
 /*
  * After one or more pushes: does the driver want an interrupt?  Applies the
  * EVENT_IDX rule (used_event) or the NO_INTERRUPT flag.  Returns 1 or 0.
+ * The decision is recorded (the pushes are now "signalled"): call it once
+ * per batch and act on the answer.  PMM backends do not call it at all but
+ * hvl_dev_vq_interrupt(), which calls it and raises the interrupt; calling
+ * both loses the interrupt.
  */
 int hvl_vq_dev_need_interrupt(struct hvl_vq_dev *vq);
 

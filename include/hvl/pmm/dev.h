@@ -118,7 +118,11 @@ struct hvl_vq_dev *hvl_dev_vq(struct hvl_dev *d, unsigned q);
 /* Is the device running (DRIVER_OK and not NEEDS_RESET)? */
 int hvl_dev_live(const struct hvl_dev *d);
 
-/* Raise a used-buffer interrupt (if the ring says the driver wants one). */
+/*
+ * Raise a used-buffer interrupt if the ring says the driver wants one
+ * (hvl_vq_dev_need_interrupt() decides, and records the decision: do not
+ * call that too).  Call once per batch of pushes on queue @q.
+ */
 void hvl_dev_vq_interrupt(struct hvl_dev *d, unsigned q);
 
 /* Raise an interrupt unconditionally: HVL_INT_VRING and/or HVL_INT_CONFIG. */
