@@ -84,6 +84,7 @@ struct bench {
 	unsigned blk_mib;        /* block modes: image size in MiB */
 	unsigned p9_mib;         /* 9p modes: file size in MiB (64, --quick 16) */
 	unsigned p9_small;       /* 9p modes: small files created (2000, --quick 200) */
+	unsigned net_frames;     /* net modes: frames per size and direction (200000, --quick 20000) */
 };
 
 struct rtt {
@@ -226,6 +227,25 @@ void print_rpmsg(const struct rpmsg_result *r, const struct rtt *spin, const str
 		 const struct rtt *futex_rtt);
 void json_rpmsg(const struct rpmsg_result *r, const struct rtt *spin, FILE *js);
 
+/* vsock (vsock.c): round trip and stream throughput through the real hvl-pmm. */
+struct vsock_result {
+	int found, ok;
+	char path[4096];
+	unsigned iters;
+	uint64_t bytes;               /* stream length */
+	struct rtt rtt_poll, rtt_db;  /* 64 B: remote spins / sleeps */
+	double vs_mbs, unix_mbs;      /* stream MB/s, and the UNIX stream socket's of the same run */
+};
+
+/*
+ * vsock.c: a UNIX stream socket baseline, then hvl-pmm with a vsock device
+ * bridged to this process.  Returns 0 if everything that ran worked (a
+ * missing hvl-pmm is a skip), -1 otherwise.
+ */
+int run_vsock_modes(struct bench *b, struct vsock_result *r);
+void print_vsock(const struct vsock_result *r, const struct rtt *spin, const struct rtt *unix_rtt);
+void json_vsock(const struct vsock_result *r, const struct rtt *spin, FILE *js);
+
 /* 9p (p9.c): sequential read/write of one file through virtio-9p beside a direct read. */
 struct p9_result {
 	int found, ok;
@@ -250,23 +270,23 @@ int run_p9_modes(struct bench *b, struct p9_result *r);
 void print_p9(const struct p9_result *r);
 void json_p9(const struct p9_result *r, FILE *js);
 
-/* vsock (vsock.c): round trip and stream throughput through the real hvl-pmm. */
-struct vsock_result {
+/* net (net.c): virtio-net frames per second over the stream backend beside a UNIX socket pair. */
+struct net_result {
 	int found, ok;
 	char path[4096];
-	unsigned iters;
-	uint64_t bytes;               /* stream length */
-	struct rtt rtt_poll, rtt_db;  /* 64 B: remote spins / sleeps */
-	double vs_mbs, unix_mbs;      /* stream MB/s, and the UNIX stream socket's of the same run */
+	char err[160];
+	uint64_t frames;              /* per size and direction */
+	double tx_fps[2], rx_fps[2];  /* remote -> Linux, Linux -> remote; 64 B and 1514 B frames */
+	double unix_fps[2];           /* the same framing over a UNIX stream socket pair, same run */
 };
 
 /*
- * vsock.c: a UNIX stream socket baseline, then hvl-pmm with a vsock device
- * bridged to this process.  Returns 0 if everything that ran worked (a
+ * net.c: hvl-pmm with a net device (stream backend) and this process as the
+ * Linux peer on its socket.  Returns 0 if everything that ran worked (a
  * missing hvl-pmm is a skip), -1 otherwise.
  */
-int run_vsock_modes(struct bench *b, struct vsock_result *r);
-void print_vsock(const struct vsock_result *r, const struct rtt *spin, const struct rtt *unix_rtt);
-void json_vsock(const struct vsock_result *r, const struct rtt *spin, FILE *js);
+int run_net_modes(struct bench *b, struct net_result *r);
+void print_net(const struct net_result *r);
+void json_net(const struct net_result *r, FILE *js);
 
 #endif /* HVL_BENCH_H */

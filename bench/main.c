@@ -53,6 +53,7 @@ struct report {
 	struct blk_result blk;   /* virtio-blk sequential throughput beside a direct read (blk.c) */
 	struct p9_result p9;     /* virtio-9p sequential read/write beside a direct read (p9.c) */
 	struct rpmsg_result rpmsg; /* rpmsg round trips and rates via the real hvl-pmm (rpmsg.c) */
+	struct net_result net;   /* virtio-net frames/s over the stream backend beside a UNIX socket (net.c) */
 };
 
 static double ratio(const struct rtt *x, const struct rtt *y)
@@ -169,6 +170,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	print_blk(&rp->blk);
 	print_p9(&rp->p9);
 	print_rpmsg(&rp->rpmsg, &rp->r[0], &rp->r[2], &rp->r[1]);
+	print_net(&rp->net);
 	printf("\ntargets (informational, never an exit failure):\n");
 	for (i = 0; i < 4; i++)
 		printf("  %-34s %8.3f %s %-5.2f %s\n", tg[i].name, tg[i].value, tg[i].le ? "<=" : ">=",
@@ -204,6 +206,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	json_blk(&rp->blk, js);
 	json_p9(&rp->p9, js);
 	json_rpmsg(&rp->rpmsg, &rp->r[0], js);
+	json_net(&rp->net, js);
 	fprintf(js, "  \"targets\": [\n");
 	for (i = 0; i < 4; i++)
 		fprintf(js, "    {\"name\": \"%s\", \"value\": %.4f, \"limit\": %.2f, \"result\": \"%s\"}%s\n",
@@ -296,6 +299,7 @@ int main(int argc, char **argv)
 	b.blk_mib = 256;
 	b.p9_mib = 64;
 	b.p9_small = 2000;
+	b.net_frames = 200000;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -310,6 +314,7 @@ int main(int argc, char **argv)
 			b.blk_mib = 32;
 			b.p9_mib = 16;
 			b.p9_small = 200;
+			b.net_frames = 20000;
 		} else if (strcmp(argv[i], "--pmm") == 0 && i + 1 < argc) {
 			b.pmm_path = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
@@ -428,6 +433,8 @@ int main(int argc, char **argv)
 	if (run_p9_modes(&b, &rp.p9) != 0)
 		failed = 1;
 	if (run_rpmsg_modes(&b, &rp.rpmsg) != 0)
+		failed = 1;
+	if (run_net_modes(&b, &rp.net) != 0)
 		failed = 1;
 
 	if (json != NULL) {
