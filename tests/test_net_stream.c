@@ -18,6 +18,7 @@
  *     asking for GSO: Linux sees none of them, then a marker.
  *  4. a transmit chain with a writable buffer: NEEDS_RESET, -EIO; close
  *     and open bring the device back.
+ *  5. a receive chain with a readable buffer: NEEDS_RESET once it is used.
  *  The PMM's statistics line at exit must count every drop.
  */
 #include <errno.h>
@@ -183,6 +184,26 @@ static int remote_main(const char *mem)
 	/* Wait until Linux says it got it (a last frame), so nothing is cut short. */
 	if (expect_frame(&net, buf, 64, 0x88ba, "final") != 0)
 		return 11;
+	/*
+	 * 5. a receive chain with a device-readable buffer, queued behind the
+	 * posted ones: once Linux's frames have used those up, the PMM pops it
+	 * and resets the device.
+	 */
+	{
+		struct hvl_sg sg = { net.rx[0].bus, 64 };
+
+		if (hvl_vq_drv_add(&net.rxq, &sg, 1, 0, &net.rx[0]) != 0)
+			return 12;
+		hvl_vdev_kick(&net.vdev, HVL_NET_RXQ, &net.rxq);
+	}
+	make_frame(buf, 64, 0x88bb);
+	if (hvl_net_send(&net, buf, 64, IO_MS) != 0)
+		return 12;
+	end = h_now_ms() + IO_MS;
+	while (!hvl_net_broken(&net) && h_now_ms() < end)
+		usleep(1000);
+	if (!hvl_net_broken(&net))
+		return 13;
 	(void)hvl_net_close(&net);
 	hvl_posix_remote_close(&pr);
 	return 0;
@@ -336,6 +357,12 @@ int main(int argc, char **argv)
 	CHECK(r == 64 && frame_ok(f, 64, 64, 0x88b9));
 	make_frame(f, 64, 0x88ba);
 	CHECK(send_framed(fd, f, 64, 64) == 0);
+	/* 5. the remote queued a bad receive chain: fill the good ones, then one more */
+	r = recv_framed(fd, f, sizeof(f));
+	CHECK(r == 64 && frame_ok(f, 64, 64, 0x88bb));
+	make_frame(f, 60, 0x88b5);
+	for (rc = 0; rc < (int)HVL_NET_RX_BUFS + 1; rc++)
+		CHECK(send_framed(fd, f, 60, 60) == 0);
 wait_remote:
 	rc = h_wait_exit(remote, IO_MS);
 	CHECK_EQ(rc, 0);
@@ -352,6 +379,7 @@ out:
 	CHECK(h_file_contains(log, "rx zero 1 runt 1 oversize 2 badlen 1 smallbuf 0"));
 	CHECK(h_file_contains(log, "tx zero 1 runt 1 oversize 1 badhdr 2"));
 	CHECK(h_file_contains(log, "transmitq chain"));
+	CHECK(h_file_contains(log, "receiveq chain"));
 	CHECK(h_file_contains(log, "peers 2 (refused 0, lost 2)"));
 	if (h_failed != 0 || getenv("HVL_TEST_KEEP") != NULL)
 		fprintf(stderr, "test_net_stream: PMM log in %s\n", log);
