@@ -59,7 +59,7 @@ struct regs_fz {
 	struct hvl_iov iov[MAX_IOV];
 	int status_scribbled;    /* the remote stored into the STATUS register itself */
 	int driver_ok_fails;
-	uint64_t rings;
+	uint64_t rings, resets;
 };
 
 /* ------------------------------------------------------------ the device */
@@ -162,6 +162,13 @@ static void echo_queue(struct hvl_dev *d, unsigned q)
 out:
 	if (pushed)
 		hvl_dev_vq_interrupt(d, q);
+}
+
+/* The echo device holds no chains between calls: a reset only has to be seen. */
+static void echo_reset(struct hvl_dev *d)
+{
+	FZ_CHECK(d->priv != NULL);
+	((struct regs_fz *)d->priv)->resets++;
 }
 
 static int echo_driver_ok(struct hvl_dev *d)
@@ -327,6 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rf->st.config = rf->config;
 	rf->st.config_size = h[4];
 	rf->driver_ok_fails = h[3] & 1u;
+	rf->ops.reset = echo_reset;
 	rf->ops.queue = echo_queue;
 	rf->ops.driver_ok = echo_driver_ok;
 	rf->ops.config_write = (h[3] & 2u) ? NULL : echo_config_write;
