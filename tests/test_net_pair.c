@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,6 +97,20 @@ static int remote_main(const char *mem, int a, int sync_fd)
 	return 0;
 }
 
+/* What a hung run (SIGALRM) must not leave behind: both PMMs, both remotes. */
+static volatile pid_t g_pid[4] = { -1, -1, -1, -1 };
+
+static void on_alarm(int sig)
+{
+	unsigned i;
+
+	(void)sig;
+	for (i = 0; i < 4; i++)
+		if (g_pid[i] > 0)
+			kill(g_pid[i], SIGKILL);
+	_exit(3);
+}
+
 int main(int argc, char **argv)
 {
 	char dir[PATH_MAX], mem_a[PATH_MAX + 16], mem_b[PATH_MAX + 16], log_a[PATH_MAX + 16],
@@ -108,6 +123,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s PATH-TO-hvl-pmm\n", argv[0]);
 		return 2;
 	}
+	signal(SIGALRM, on_alarm);
 	alarm(110);
 	if (h_tmpdir("hvl-netpair", dir) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		return 2;
@@ -124,15 +140,23 @@ int main(int argc, char **argv)
 		char *argv_a[] = { argv[1], "--file", mem_a, "--device", opt_a, "-v", NULL };
 
 		pb = h_spawn(argv_b, log_b);
+		g_pid[0] = pb;
 		usleep(300000);
 		pa = h_spawn(argv_a, log_a);
+		g_pid[1] = pa;
 	}
 	rb = fork();
-	if (rb == 0)
+	if (rb == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* die with the test, whatever ends it */
 		_exit(remote_main(mem_b, 0, sv[1]));
+	}
+	g_pid[2] = rb;
 	ra = fork();
-	if (ra == 0)
+	if (ra == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(remote_main(mem_a, 1, -1));
+	}
+	g_pid[3] = ra;
 	CHECK_EQ(h_wait_exit(ra, 60000), 0);
 	CHECK(h_read_exact(sv[0], &c, 1, 60000) == 0);
 	/* PMM A goes away: B's peer disconnects, its remote sees the link drop. */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -211,6 +212,19 @@ static int remote_main(const char *mem)
 
 /* -------------------------------------------------------------- host side */
 
+/* What a hung run (SIGALRM) must not leave behind. */
+static volatile pid_t g_pmm = -1, g_remote = -1;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (g_pmm > 0)
+		kill(g_pmm, SIGKILL);
+	if (g_remote > 0)
+		kill(g_remote, SIGKILL);
+	_exit(3);
+}
+
 static int send_framed(int fd, const void *f, uint32_t len, uint32_t hdrlen)
 {
 	uint8_t pre[4] = { (uint8_t)(hdrlen >> 24), (uint8_t)(hdrlen >> 16), (uint8_t)(hdrlen >> 8),
@@ -294,6 +308,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s PATH-TO-hvl-pmm\n", argv[0]);
 		return 2;
 	}
+	signal(SIGALRM, on_alarm);
 	alarm(110);
 	if (h_tmpdir("hvl-net", dir) != 0)
 		return 2;
@@ -306,14 +321,18 @@ int main(int argc, char **argv)
 		char *pargv[] = { argv[1], "--file", mem, "--device", opt, "-v", NULL };
 
 		pmm = h_spawn(pargv, log);
+		g_pmm = pmm;
 	}
 	fd = h_connect_unix(sock, 10000);
 	CHECK(fd >= 0);
 	if (fd < 0)
 		goto out;
 	remote = fork();
-	if (remote == 0)
+	if (remote == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* die with the test, whatever ends it */
 		_exit(remote_main(mem));
+	}
+	g_remote = remote;
 
 	/* 1. */
 	CHECK_EQ(integrity(fd), 0);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,6 +175,32 @@ static int linux_peer(const char *ns)
 	return ok ? 0 : 15;
 }
 
+/* What a hung run (SIGALRM) must not leave behind: the PMM, the remote, our namespace. */
+static volatile pid_t g_pmm = -1, g_remote = -1;
+static char g_ns[32];
+
+static void on_alarm(int sig)
+{
+	pid_t p;
+
+	(void)sig;
+	if (g_pmm > 0)
+		kill(g_pmm, SIGKILL);
+	if (g_remote > 0)
+		kill(g_remote, SIGKILL);
+	/* fork and execve are async-signal-safe. */
+	p = fork();
+	if (p == 0) {
+		char *const a[] = { "/usr/bin/env", "ip", "netns", "del", g_ns, NULL };
+
+		execv(a[0], a);
+		_exit(127);
+	}
+	if (p > 0)
+		(void)waitpid(p, NULL, 0);
+	_exit(3);
+}
+
 static int have_prog(const char *name)
 {
 	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
@@ -215,13 +242,15 @@ int main(int argc, char **argv)
 		printf("test_net_tap: SKIP: needs ip (iproute2) and ping (iputils-ping)\n");
 		return 77;
 	}
-	alarm(110);
 	if (h_tmpdir("hvl-tap", dir) != 0)
 		return 2;
 	snprintf(mem, sizeof(mem), "%s/mem", dir);
 	snprintf(log, sizeof(log), "%s/pmm.log", dir);
 	snprintf(cmdlog, sizeof(cmdlog), "%s/cmd.log", dir);
 	snprintf(ns, sizeof(ns), "hvlnet%d", (int)getpid());
+	memcpy(g_ns, ns, sizeof(g_ns));
+	signal(SIGALRM, on_alarm);
+	alarm(110);
 	snprintf(tap, sizeof(tap), "hvlt%d", (int)getpid() % 10000000);
 	snprintf(opt, sizeof(opt), "net,backend=tap,ifname=%s,mac=52:54:00:12:34:56", tap);
 	rc = run(10000, cmdlog, (char *[]){ "/usr/bin/env", "ip", "netns", "add", ns, NULL });
@@ -232,6 +261,7 @@ int main(int argc, char **argv)
 		char *pargv[] = { argv[1], "--file", mem, "--device", opt, "-v", NULL };
 
 		pmm = h_spawn(pargv, log);
+		g_pmm = pmm;
 	}
 	/* The TAP exists once the PMM logged it; then it moves into our namespace. */
 	{
@@ -248,6 +278,8 @@ int main(int argc, char **argv)
 
 	remote = fork();
 	if (remote == 0) {
+		/* Die with the test, whatever ends it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* HVL_TEST_REMOTE_WRAP="valgrind -q" (say) runs the remote under a tool. */
 		const char *wrap = getenv("HVL_TEST_REMOTE_WRAP");
 
@@ -259,14 +291,17 @@ int main(int argc, char **argv)
 		}
 		_exit(remote_main(mem));
 	}
+	g_remote = remote;
 
 	/* ping: three answers within 20 s (the first waits for ARP and lwIP's start). */
 	rc = run(30000, cmdlog, (char *[]){ "/usr/bin/env", "ip", "netns", "exec", ns, "ping", "-n", "-c", "3",
 					   "-i", "0.2", "-w", "20", REMOTE_IP, NULL });
 	CHECK_EQ(rc, 0);
 	peer = fork();
-	if (peer == 0)
+	if (peer == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(linux_peer(ns));
+	}
 	CHECK_EQ(h_wait_exit(peer, 60000), 0);
 	rc = h_wait_exit(remote, 30000);
 	CHECK_EQ(rc, 0);
