@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -62,6 +63,8 @@ pid_t h_spawn(char *const argv[], const char *log)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		/* A test killed by its timeout must not leave its PMM running. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (log != NULL) {
 			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 

@@ -49,7 +49,9 @@ struct hvl_dev_static {
 	uint64_t queue_desc[HVL_MAX_QUEUES], queue_driver[HVL_MAX_QUEUES],
 		 queue_device[HVL_MAX_QUEUES]; /* static ring locations, bus addresses */
 	uint64_t data_bus, data_size;      /* free data area, bus addresses */
-	const void *config;                /* initial config space */
+	const void *config;                /* config space at init and after every reset:
+					    * a backend with live fields (link status)
+					    * points this at its own current copy */
 	uint32_t config_size;              /* <= HVL_CONFIG_MAX */
 };
 
