@@ -423,7 +423,7 @@ static void case_dropped_doorbells(void)
 
 struct flipper {
 	uint8_t *lo, *hi;      /* range to flip in: console page + its rings */
-	volatile int stop;
+	int stop;                 /* atomic */
 	unsigned flips;
 };
 
@@ -432,7 +432,7 @@ static void *flip_thread(void *arg)
 	struct flipper *f = arg;
 	uint64_t rng = 99;
 
-	while (!f->stop) {
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
 		size_t n = (size_t)(f->hi - f->lo);
 		size_t off;
 
@@ -522,7 +522,7 @@ static void case_bit_flips(void)
 			}
 		}
 	}
-	f.stop = 1;
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	rc = h_wait_exit(r, 5000);
 	CHECK(rc == 0 || rc == 3); /* no crash, no hang in the library either */
