@@ -217,6 +217,7 @@ void hvl_pmm_config_init(struct hvl_pmm_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->log_level = HVL_LOG_INFO;
+	c->sandbox = HVL_SANDBOX_DEFAULT;
 }
 
 void hvl_pmm_config_free(struct hvl_pmm_config *c)

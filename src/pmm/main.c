@@ -155,7 +155,7 @@ static void usage(FILE *f)
 "                           (\"-\" = standard output) and exit\n"
 "Hardening:\n"
 "      --sandbox MODE       after set-up: no new privileges, no capabilities, and a\n"
-"                           seccomp allow-list: off (default), on (kill), errno, log\n"
+"                           seccomp allow-list: on (default; kill), errno, log, off\n"
 "Logging:\n"
 "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
 "  -v, --verbose            same as --log-level debug\n"

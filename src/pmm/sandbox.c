@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -42,12 +43,38 @@ static const char *const allowed[] = {
 	/* files, all relative to descriptors (9p, block, console file) */
 	"openat", "openat2", "newfstatat", "fstat", "statx", "fstatfs", "statfs", "getdents64",
 	"readlinkat", "mkdirat", "unlinkat", "renameat", "renameat2", "linkat", "symlinkat",
+	"rmdir",
 	"fchmod", "fchmodat", "fchown", "fchownat", "utimensat", "ftruncate", "fallocate",
 	"fsync", "fdatasync", "flock", "fadvise64", "faccessat", "faccessat2", "getcwd",
 	"unlink", "stat", "lstat", "open", "access", "readlink", "mkdir", "rename",
 	"memfd_create", "name_to_handle_at", "fgetxattr", "flistxattr", "lgetxattr",
 	"llistxattr", "getxattr", "listxattr",
 };
+
+/*
+ * A forbidden call in "kill" mode traps here first: say which call it was
+ * (only async-signal-safe calls, all on the allow-list), then die of SIGSYS
+ * as the filter would have made us.
+ */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96] = "hvl-pmm: sandbox: forbidden system call ";
+	char num[12];
+	size_t n = strlen(msg), k = 0;
+	int nr = si->si_syscall;
+
+	(void)uc;
+	do {
+		num[k++] = (char)('0' + nr % 10);
+		nr /= 10;
+	} while (nr > 0 && k < sizeof(num));
+	while (k > 0 && n + 1 < sizeof(msg))
+		msg[n++] = num[--k];
+	msg[n++] = '\n';
+	(void)!write(2, msg, n);
+	signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
 
 int hvl_sandbox_parse(const char *s, enum hvl_sandbox_mode *mode)
 {
@@ -108,7 +135,16 @@ int hvl_sandbox_enter(enum hvl_sandbox_mode mode, const struct hvl_logger *log)
 	if (rc != 0)
 		hvl_logf(log, HVL_LOG_WARN, "sandbox: dropping capabilities: %s", strerror(-rc));
 	deflt = mode == HVL_SANDBOX_LOG ? SCMP_ACT_LOG :
-		mode == HVL_SANDBOX_ERRNO ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_KILL_PROCESS;
+		mode == HVL_SANDBOX_ERRNO ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_TRAP;
+	if (mode == HVL_SANDBOX_KILL) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_sigsys;
+		sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGSYS, &sa, NULL);
+	}
 	ctx = seccomp_init(deflt);
 	if (ctx == NULL) {
 		hvl_logf(log, HVL_LOG_ERROR, "sandbox: seccomp_init failed");
