@@ -407,6 +407,11 @@ static void test_violations(void)
 		CHECK(hvl_vdev_write(&a, HVL_MMIO_QUEUE_READY, 1, 4) != 0);
 		CHECK(hvl_vdev_needs_reset(&a));
 	}
+	/* Status bits virtio does not define. */
+	CHECK_EQ(hvl_vdev_reset(&a), 0);
+	CHECK(hvl_vdev_write(&a, HVL_MMIO_STATUS, HVL_STATUS_ACKNOWLEDGE | 0x100u, 4) != 0);
+	CHECK(hvl_vdev_needs_reset(&a));
+	CHECK(!(hvl_vdev_status(&a) & 0x100u));
 	/* Taking a live queue away without RING_RESET. */
 	CHECK_EQ(hvl_vdev_reset(&a), 0);
 	{

@@ -473,6 +473,12 @@ static int write_status(struct hvl_dev *d, uint32_t val)
 		hvl_dev_reset(d);
 		return 0;
 	}
+	if ((val & ~(HVL_STATUS_ACKNOWLEDGE | HVL_STATUS_DRIVER | HVL_STATUS_DRIVER_OK |
+		     HVL_STATUS_FEATURES_OK | HVL_STATUS_FAILED)) != 0u && (val & HVL_STATUS_DEVICE_NEEDS_RESET) == 0u) {
+		/* §2.1: bits virtio does not define are a driver bug; do not show them as state. */
+		hvl_dev_fail(d, HVL_BROKEN_REGISTER, "status 0x%x has undefined bits", val);
+		return -EINVAL;
+	}
 	if ((val & HVL_STATUS_DEVICE_NEEDS_RESET) != 0u || (old & ~val) != 0u) {
 		/* §2.1.2: only a reset may clear bits; NEEDS_RESET is the device's. */
 		hvl_dev_fail(d, HVL_BROKEN_REGISTER, "status 0x%x -> 0x%x clears bits without reset",

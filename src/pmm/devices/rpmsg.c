@@ -759,6 +759,12 @@ static int rp_create_inner(struct hvl_pmm *pmm, struct hvl_pmm_region *rg,
 		rp_log(rp, HVL_LOG_ERROR, 0, "builtin = %s: expected 0 or 1", builtin);
 		return -EINVAL;
 	}
+	if (builtin != NULL && strcmp(builtin, "1") == 0 && rp->max_channels < 2u) {
+		/* The built-in hvl-echo and hvl-sink channels need two slots. */
+		rp_log(rp, HVL_LOG_ERROR, 0, "builtin = 1 needs max_channels >= 2 (have %u)",
+		       rp->max_channels);
+		return -EINVAL;
+	}
 	for (q = 0; q < HVL_RPMSG_NUM_QUEUES; q++)
 		if (st->queue_num_max[q] > cap)
 			cap = st->queue_num_max[q];
