@@ -10,7 +10,9 @@
  *  C. doorbells dropped at random in both directions (30 %): traffic still
  *     completes and no stall exceeds a bounded watchdog interval;
  *  D. random bit flips in the console's registers and rings during traffic:
- *     no crash of either side, errors reported, and a reset recovers.
+ *     no crash of either side, errors reported, and a reset recovers;
+ *  E. the PMM is SIGKILLed while a remote writes a file through 9p with an
+ *     fsync after every chunk: every acknowledged byte is in the host file.
  *
  * Usage: test_faults PATH_TO_HVL_PMM
  */
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hvl/9p.h"
 #include "hvl/console.h"
 #include "hvl/posix.h"
 
@@ -545,6 +548,108 @@ static void case_bit_flips(void)
 	       f.flips, total);
 }
 
+/* ---------------------------------------------------------------- E */
+
+#define E_CHUNK (64u * 1024u)
+
+static uint8_t e_pattern(uint64_t i)
+{
+	return (uint8_t)(i * 131u + (i >> 16));
+}
+
+/* Write a file through 9p, fsync after every chunk, report each acknowledged total. */
+static int remote_9p_writer(int report_fd)
+{
+	static union { void *p; uint8_t b[HVL_9P_VIRTIO_STORAGE(256)]; } st;
+	static uint8_t buf[E_CHUNK];
+	struct hvl_posix_remote pr;
+	struct hvl_9p_virtio v;
+	struct hvl_9p c;
+	uint64_t total = 0;
+	size_t i;
+	int fd;
+
+	memset(&c, 0, sizeof(c));
+	if (hvl_posix_remote_open(&pr, E.region, NULL, BUS, 10000) != 0 ||
+	    hvl_9p_virtio_open(&v, &pr.r, 0, &st, sizeof(st)) != 0 ||
+	    hvl_9p_mount(&c, &v.t, "", 0, 5000) != 0)
+		return 10;
+	fd = hvl_9p_open(&c, "durable.bin", HVL_O_WRONLY | HVL_O_CREAT | HVL_O_TRUNC, 0644);
+	if (fd < 0)
+		return 11;
+	for (;;) {
+		for (i = 0; i < E_CHUNK; i++)
+			buf[i] = e_pattern(total + i);
+		if (hvl_9p_write(&c, fd, buf, E_CHUNK) != (long)E_CHUNK || hvl_9p_fsync(&c, fd) != 0)
+			return 12; /* the PMM is gone: the parent killed it */
+		total += E_CHUNK;
+		/* Only now, after fsync answered, is this total acknowledged. */
+		if (write(report_fd, &total, sizeof(total)) != (ssize_t)sizeof(total))
+			return 13;
+	}
+}
+
+static void case_9p_durable(void)
+{
+	char text[3 * PATH_MAX + 512], share[PATH_MAX + 32], file[PATH_MAX + 64];
+	uint64_t acked = 0, v;
+	int p[2], fd;
+	pid_t r;
+	size_t i, bad = 0;
+	static uint8_t buf[E_CHUNK];
+
+	snprintf(share, sizeof(share), "%s/share", E.dir);
+	snprintf(file, sizeof(file), "%s/durable.bin", share);
+	(void)mkdir(share, 0755);
+	/* This case's own region file: another layout than the console cases'. */
+	snprintf(E.region, sizeof(E.region), "%s/region9p", E.dir);
+	snprintf(text, sizeof(text),
+		 "[region rt0]\nfile = %s\nremote_base = 0x%llx\ndoorbell = futex\nheartbeat_ms = 50\n"
+		 "[device rt0.fs0]\ntype = 9p\npath = %s\ntag = share\n",
+		 E.region, (unsigned long long)BUS, share);
+	if (h_write_file(E.cfg, text) != 0 || pipe(p) != 0)
+		exit(1);
+	start_pmm();
+	r = fork();
+	if (r == 0) {
+		close(p[0]);
+		_exit(remote_9p_writer(p[1]));
+	}
+	close(p[1]);
+	/* Let a few MiB be acknowledged, then kill the PMM outright. */
+	while (acked < 4u * 1024u * 1024u && h_read_exact(p[0], &v, sizeof(v), 10000) == 0)
+		acked = v;
+	kill(E.pmm, SIGKILL);
+	CHECK_EQ(h_wait_exit(E.pmm, 5000), 128 + SIGKILL);
+	/* Whatever the writer reported before it noticed is acknowledged too. */
+	while (h_read_exact(p[0], &v, sizeof(v), 2000) == 0)
+		acked = v;
+	kill(r, SIGKILL);
+	(void)h_wait_exit(r, 5000);
+	close(p[0]);
+	CHECK(acked >= 4u * 1024u * 1024u);
+	fd = open(file, O_RDONLY);
+	CHECK(fd >= 0);
+	for (i = 0; fd >= 0 && i < acked; i += E_CHUNK) {
+		size_t k;
+
+		if (pread(fd, buf, E_CHUNK, (off_t)i) != (ssize_t)E_CHUNK) {
+			bad++;
+			break;
+		}
+		for (k = 0; k < E_CHUNK; k++)
+			if (buf[k] != e_pattern(i + k)) {
+				bad++;
+				break;
+			}
+	}
+	if (fd >= 0)
+		close(fd);
+	CHECK_EQ(bad, 0);
+	printf("E: PMM SIGKILLed during 9p write+fsync; all %llu acknowledged bytes in the file\n",
+	       (unsigned long long)acked);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -563,6 +668,7 @@ int main(int argc, char **argv)
 	case_pmm_killed();
 	case_dropped_doorbells();
 	case_bit_flips();
+	case_9p_durable();
 	if (h_failed == 0) {
 		h_rmtree(E.dir);
 	} else {
