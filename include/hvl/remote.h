@@ -172,6 +172,18 @@ uint32_t hvl_vdev_interrupts(struct hvl_vdev *v);
 /* Device status as published by the PMM. */
 uint32_t hvl_vdev_status(const struct hvl_vdev *v);
 
+/* 1 while the device runs: DRIVER_OK set, DEVICE_NEEDS_RESET and FAILED clear. */
+int hvl_vdev_live(const struct hvl_vdev *v);
+
+/*
+ * Wait until @vq has a used entry (0), until @timeout_ms after @start
+ * (-ETIMEDOUT), or until the device stops running or @vq breaks (-EIO).
+ * Interrupts are enabled only around each sleep, in the race-free order
+ * (enable, look again, sleep), and acknowledged after it.
+ */
+int hvl_vdev_wait_used(struct hvl_vdev *v, struct hvl_vq_drv *vq, uint64_t start,
+		       uint32_t timeout_ms);
+
 /* True if the PMM set DEVICE_NEEDS_RESET. */
 int hvl_vdev_needs_reset(const struct hvl_vdev *v);
 

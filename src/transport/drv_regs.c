@@ -48,6 +48,45 @@ int hvl_vdev_needs_reset(const struct hvl_vdev *v)
 	return (hvl_vdev_status(v) & HVL_STATUS_DEVICE_NEEDS_RESET) != 0u ? 1 : 0;
 }
 
+int hvl_vdev_live(const struct hvl_vdev *v)
+{
+	uint32_t st = hvl_vdev_status(v);
+
+	/* A PMM restart lands here too: it republishes the device with status 0. */
+	return (st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) ==
+	       HVL_STATUS_DRIVER_OK ? 1 : 0;
+}
+
+int hvl_vdev_wait_used(struct hvl_vdev *v, struct hvl_vq_drv *vq, uint64_t start,
+		       uint32_t timeout_ms)
+{
+	for (;;) {
+		uint64_t elapsed;
+
+		if (hvl_vdev_live(v) == 0 || hvl_vq_drv_broken(vq) != 0)
+			return -EIO;
+		if (hvl_vq_drv_more_used(vq) != 0)
+			return 0;
+		elapsed = now_ms(v) - start;
+		if (elapsed >= timeout_ms)
+			return -ETIMEDOUT;
+		/*
+		 * If enabling finds entries that arrived meanwhile, return at once;
+		 * else a push after the enable is guaranteed to ring (the fence in
+		 * hvl_vq_drv_enable_cb pairs with the device's need_interrupt).
+		 * The doorbell is shared by the region's devices: re-check on wake.
+		 */
+		if (hvl_vq_drv_enable_cb(vq) != 0) {
+			hvl_vq_drv_disable_cb(vq);
+			return 0;
+		}
+		(void)hvl_remote_wait(v->r, (uint32_t)(timeout_ms - elapsed));
+		hvl_vq_drv_disable_cb(vq);
+		/* Acknowledge: the counters only tell us to look again. */
+		(void)hvl_vdev_interrupts(v);
+	}
+}
+
 int hvl_vdev_write(struct hvl_vdev *v, uint32_t off, uint32_t val, uint32_t size)
 {
 	const struct hvl_remote *r = v->r;

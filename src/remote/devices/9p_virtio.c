@@ -20,10 +20,7 @@
 
 static int v9_broken(const struct hvl_9p_virtio *v)
 {
-	uint32_t st = hvl_vdev_status(&v->vdev);
-
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&v->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&v->vq) != 0) ? 1 : 0;
 }

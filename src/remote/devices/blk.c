@@ -73,13 +73,9 @@ unsigned hvl_blk_inflight(const struct hvl_blk *b)
 /* Usable only with DRIVER_OK and neither NEEDS_RESET nor FAILED (§2.1.2). */
 int hvl_blk_broken(const struct hvl_blk *b)
 {
-	uint32_t st;
-
 	if (b == NULL || b->is_open == 0u)
 		return 1;
-	st = hvl_vdev_status(&b->vdev);
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&b->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&b->vq) != 0) ? 1 : 0;
 }

@@ -52,13 +52,9 @@ static uint64_t con_now(const struct hvl_console *c)
  */
 int hvl_console_broken(const struct hvl_console *c)
 {
-	uint32_t st;
-
 	if (c == NULL || c->is_open == 0u)
 		return 1;
-	st = hvl_vdev_status(&c->vdev);
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&c->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&c->rxq) != 0 || hvl_vq_drv_broken(&c->txq) != 0) ? 1 : 0;
 }
@@ -83,25 +79,10 @@ static int con_check(const struct hvl_console *c)
 static int con_wait_used(struct hvl_console *c, struct hvl_vq_drv *vq, uint64_t start,
 			 uint32_t timeout_ms)
 {
-	for (;;) {
-		uint64_t elapsed;
-
-		if (hvl_console_broken(c) != 0)
-			return -EIO;
-		if (hvl_vq_drv_more_used(vq) != 0)
-			return 0;
-		elapsed = con_now(c) - start;
-		if (elapsed >= timeout_ms)
-			return -ETIMEDOUT;
-		if (hvl_vq_drv_enable_cb(vq) != 0) {
-			hvl_vq_drv_disable_cb(vq);
-			return 0;
-		}
-		(void)hvl_remote_wait(c->vdev.r, (uint32_t)(timeout_ms - elapsed));
-		hvl_vq_drv_disable_cb(vq);
-		/* Acknowledge: the counters only tell us to look again. */
-		(void)hvl_vdev_interrupts(&c->vdev);
-	}
+	/* Both rings count: the one we wait on is checked by the helper. */
+	if (hvl_console_broken(c) != 0)
+		return -EIO;
+	return hvl_vdev_wait_used(&c->vdev, vq, start, timeout_ms);
 }
 
 /* Post receive buffer @b, device-writable (§5.3.6.1). */

@@ -34,13 +34,9 @@ static uint64_t net_now(const struct hvl_net *n)
 
 int hvl_net_broken(const struct hvl_net *n)
 {
-	uint32_t st;
-
 	if (n == NULL || n->is_open == 0u)
 		return 1;
-	st = hvl_vdev_status(&n->vdev);
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&n->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&n->rxq) != 0 || hvl_vq_drv_broken(&n->txq) != 0) ? 1 : 0;
 }
@@ -61,24 +57,10 @@ static int net_check(const struct hvl_net *n)
 static int net_wait_used(struct hvl_net *n, struct hvl_vq_drv *vq, uint64_t start,
 			 uint32_t timeout_ms)
 {
-	for (;;) {
-		uint64_t elapsed;
-
-		if (hvl_net_broken(n) != 0)
-			return -EIO;
-		if (hvl_vq_drv_more_used(vq) != 0)
-			return 0;
-		elapsed = net_now(n) - start;
-		if (elapsed >= timeout_ms)
-			return -ETIMEDOUT;
-		if (hvl_vq_drv_enable_cb(vq) != 0) {
-			hvl_vq_drv_disable_cb(vq);
-			return 0;
-		}
-		(void)hvl_remote_wait(n->vdev.r, (uint32_t)(timeout_ms - elapsed));
-		hvl_vq_drv_disable_cb(vq);
-		(void)hvl_vdev_interrupts(&n->vdev);
-	}
+	/* Both rings count: the one we wait on is checked by the helper. */
+	if (hvl_net_broken(n) != 0)
+		return -EIO;
+	return hvl_vdev_wait_used(&n->vdev, vq, start, timeout_ms);
 }
 
 /* Post receive buffer @b, device-writable, header + a whole frame (§5.1.6.3). */

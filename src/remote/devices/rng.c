@@ -18,13 +18,9 @@
 
 int hvl_rng_broken(const struct hvl_rng *g)
 {
-	uint32_t st;
-
 	if (g == NULL || g->is_open == 0u)
 		return 1;
-	st = hvl_vdev_status(&g->vdev);
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&g->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&g->vq) != 0) ? 1 : 0;
 }

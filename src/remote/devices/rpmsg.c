@@ -51,13 +51,9 @@ static uint64_t rp_now(const struct hvl_rpmsg_dev *rd)
 
 int hvl_rpmsg_broken(const struct hvl_rpmsg_dev *rd)
 {
-	uint32_t st;
-
 	if (rd == NULL || rd->is_open == 0u)
 		return 1;
-	st = hvl_vdev_status(&rd->vdev);
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&rd->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&rd->rxq) != 0 || hvl_vq_drv_broken(&rd->txq) != 0) ? 1 : 0;
 }
@@ -77,24 +73,10 @@ static int rp_check(const struct hvl_rpmsg_dev *rd)
 static int rp_wait_used(struct hvl_rpmsg_dev *rd, struct hvl_vq_drv *vq, uint64_t start,
 			uint32_t timeout_ms)
 {
-	for (;;) {
-		uint64_t elapsed;
-
-		if (hvl_rpmsg_broken(rd) != 0)
-			return -EIO;
-		if (hvl_vq_drv_more_used(vq) != 0)
-			return 0;
-		elapsed = rp_now(rd) - start;
-		if (elapsed >= timeout_ms)
-			return -ETIMEDOUT;
-		if (hvl_vq_drv_enable_cb(vq) != 0) {
-			hvl_vq_drv_disable_cb(vq);
-			return 0;
-		}
-		(void)hvl_remote_wait(rd->vdev.r, (uint32_t)(timeout_ms - elapsed));
-		hvl_vq_drv_disable_cb(vq);
-		(void)hvl_vdev_interrupts(&rd->vdev);
-	}
+	/* Both rings count: the one we wait on is checked by the helper. */
+	if (hvl_rpmsg_broken(rd) != 0)
+		return -EIO;
+	return hvl_vdev_wait_used(&rd->vdev, vq, start, timeout_ms);
 }
 
 static int rx_post(struct hvl_rpmsg_dev *rd, uint16_t i)

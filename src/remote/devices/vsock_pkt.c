@@ -20,13 +20,9 @@ uint64_t vsk_now(const struct hvl_vsock *v)
 
 int hvl_vsock_broken(const struct hvl_vsock *v)
 {
-	uint32_t st;
-
 	if (v == NULL || v->is_open == 0u)
 		return 1;
-	st = hvl_vdev_status(&v->vdev);
-	if ((st & (HVL_STATUS_DRIVER_OK | HVL_STATUS_DEVICE_NEEDS_RESET | HVL_STATUS_FAILED)) !=
-	    HVL_STATUS_DRIVER_OK)
+	if (hvl_vdev_live(&v->vdev) == 0)
 		return 1;
 	return (hvl_vq_drv_broken(&v->rxq) != 0 || hvl_vq_drv_broken(&v->txq) != 0 ||
 		hvl_vq_drv_broken(&v->evq) != 0) ? 1 : 0;
