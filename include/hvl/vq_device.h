@@ -103,6 +103,15 @@ int hvl_vq_dev_init(struct hvl_vq_dev *vq, const struct hvl_window *win, uint16_
  */
 int hvl_vq_dev_pop(struct hvl_vq_dev *vq, struct hvl_chain *c);
 
+/*
+ * Copy up to @len bytes starting @off bytes into the chain's readable part
+ * into @dst (a private copy: read each request once, STYLE.md 7), or from
+ * @src into its writable part.  Return the bytes copied (< @len when the
+ * chain is shorter).  The iovs were bounds-checked when popped.
+ */
+uint32_t hvl_chain_read(const struct hvl_chain *c, uint32_t off, void *dst, uint32_t len);
+uint32_t hvl_chain_write(const struct hvl_chain *c, uint32_t off, const void *src, uint32_t len);
+
 /* Return a chain with @len bytes written.  Release-publishes used->idx. */
 void hvl_vq_dev_push(struct hvl_vq_dev *vq, uint16_t head, uint32_t len);
 

@@ -511,3 +511,43 @@ void hvl_vq_dev_disable_notify(struct hvl_vq_dev *vq)
 		flush(vq, &vq->used->flags, sizeof(hvl_le16));
 	}
 }
+
+/* Copy between @buf and iovs [@k0, @k1) of @c, skipping @off bytes first. */
+static uint32_t chain_copy(const struct hvl_chain *c, unsigned k0, unsigned k1, uint32_t off,
+			   uint8_t *buf, uint32_t len, int to_chain)
+{
+	uint32_t done = 0;
+	unsigned k;
+
+	for (k = k0; k < k1 && done < len; k++) {
+		uint32_t l = c->iov[k].len, n;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		n = l - off;
+		if (n > len - done)
+			n = len - done;
+		if (to_chain != 0)
+			(void)memcpy((uint8_t *)c->iov[k].base + off, buf + done, n);
+		else
+			(void)memcpy(buf + done, (const uint8_t *)c->iov[k].base + off, n);
+		done += n;
+		off = 0u;
+	}
+	return done;
+}
+
+uint32_t hvl_chain_read(const struct hvl_chain *c, uint32_t off, void *dst, uint32_t len)
+{
+	return chain_copy(c, 0u, c->n_out, off, dst, len, 0);
+}
+
+uint32_t hvl_chain_write(const struct hvl_chain *c, uint32_t off, const void *src, uint32_t len)
+{
+	/* The writable iovs follow the readable ones (hvl_vq_dev_pop). */
+	return chain_copy(c, c->n_out, (unsigned)c->n_out + c->n_in, off, (uint8_t *)(uintptr_t)src,
+			  len, 1);
+}
+

@@ -99,29 +99,6 @@ static uint8_t blk_reject(struct blk *b, uint8_t status, const char *why, uint32
 	return status;
 }
 
-/* Copy @len bytes at byte offset @off of the chain's readable part into @dst. */
-static int chain_read(const struct hvl_chain *c, uint32_t off, void *dst, uint32_t len)
-{
-	uint8_t *out = dst;
-	unsigned k;
-
-	if (off > c->out_len || len > c->out_len - off)
-		return -1;
-	for (k = 0; k < c->n_out && len > 0; k++) {
-		uint32_t l = c->iov[k].len, n;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		n = l - off < len ? l - off : len;
-		memcpy(out, (const uint8_t *)c->iov[k].base + off, n);
-		out += n;
-		len -= n;
-		off = 0;
-	}
-	return 0;
-}
 
 /*
  * Describe @len bytes starting @skip bytes into iovs [@k0, @k1) of the
@@ -330,7 +307,7 @@ static uint8_t do_dwz(struct blk *b, uint32_t type)
 		return blk_reject(b, HVL_BLK_S_IOERR, "more ranges than max_*_seg", type);
 	if (b->readonly)
 		return blk_reject(b, HVL_BLK_S_IOERR, "read-only disk", type);
-	if (chain_read(&b->c, HVL_BLK_REQ_HDR_SIZE, seg, dlen) != 0)
+	if (hvl_chain_read(&b->c, HVL_BLK_REQ_HDR_SIZE, seg, dlen) != dlen)
 		return blk_reject(b, HVL_BLK_S_IOERR, "bad range array", type);
 	for (i = 0; i < nseg; i++) {
 		sec[i] = hvl_le64_get(&seg[i].sector);
@@ -394,7 +371,7 @@ static uint32_t blk_request(struct blk *b, uint64_t features)
 		return 0;
 	}
 	/* Read the header once into a local copy (STYLE.md 7), then only use the copy. */
-	if (chain_read(c, 0, &h, sizeof(h)) != 0) {
+	if (hvl_chain_read(c, 0, &h, (uint32_t)sizeof(h)) != sizeof(h)) {
 		status = blk_reject(b, HVL_BLK_S_IOERR, "header shorter than 16 bytes", 0xffffffffu);
 		goto done;
 	}

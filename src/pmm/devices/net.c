@@ -46,52 +46,7 @@ void net_log(struct net *n, enum hvl_log_level lvl, const char *fmt, ...)
 	hvl_logf(n->log, lvl, "%s: %s", n->name, msg);
 }
 
-/* Copy @len readable bytes of @c starting at byte @off into @dst; returns bytes copied. */
-static uint32_t chain_read(const struct hvl_chain *c, uint32_t off, void *dst, uint32_t len)
-{
-	uint8_t *d = dst;
-	uint32_t done = 0;
-	unsigned k;
 
-	for (k = 0; k < c->n_out && done < len; k++) {
-		uint32_t l = c->iov[k].len, n;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		n = l - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy(d + done, (const uint8_t *)c->iov[k].base + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-/* Scatter @len bytes into the writable part of @c from byte @off (room checked by the caller). */
-static void chain_write(const struct hvl_chain *c, uint32_t off, const void *src, uint32_t len)
-{
-	const uint8_t *s = src;
-	uint32_t done = 0;
-	unsigned k;
-
-	for (k = c->n_out; k < (unsigned)c->n_out + c->n_in && done < len; k++) {
-		uint32_t l = c->iov[k].len, n;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		n = l - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)c->iov[k].base + off, s + done, n);
-		done += n;
-		off = 0;
-	}
-}
 
 /*
  * Write what is left of the staged frames to the backend (lock held): one
@@ -164,7 +119,7 @@ static void net_tx_one(struct net *n, const struct hvl_chain *c)
 		n->st.tx_badhdr++;
 		return;
 	}
-	(void)chain_read(c, 0, &h, sizeof(h));
+	(void)hvl_chain_read(c, 0, &h, sizeof(h));
 	/* §5.1.6.2: without CSUM/GSO negotiated both must be zero. */
 	if (h.flags != 0 || h.gso_type != HVL_NET_HDR_GSO_NONE) {
 		n->st.tx_badhdr++;
@@ -193,7 +148,7 @@ static void net_tx_one(struct net *n, const struct hvl_chain *c)
 		n->tbuf[n->tlen + 2] = (uint8_t)(flen >> 8);
 		n->tbuf[n->tlen + 3] = (uint8_t)flen;
 	}
-	(void)chain_read(c, HVL_NET_HDR_SIZE, n->tbuf + n->tlen + pre, flen);
+	(void)hvl_chain_read(c, HVL_NET_HDR_SIZE, n->tbuf + n->tlen + pre, flen);
 	n->tlen += pre + flen;
 	n->tframes++;
 	n->st.tx_bytes += flen;
@@ -288,8 +243,8 @@ static void net_rx(struct hvl_dev *d)
 			/* No offloads: all zero but num_buffers, which is 1 (§5.1.6.4). */
 			memset(&h, 0, sizeof(h));
 			hvl_le16_put(&h.num_buffers, 1);
-			chain_write(&n->rxc, 0, &h, sizeof(h));
-			chain_write(&n->rxc, HVL_NET_HDR_SIZE,
+			(void)hvl_chain_write(&n->rxc, 0, &h, sizeof(h));
+			(void)hvl_chain_write(&n->rxc, HVL_NET_HDR_SIZE,
 				    n->slots + (size_t)n->rx_head * n->slot_size, len);
 			written = HVL_NET_HDR_SIZE + len;
 			n->st.rx_frames++;

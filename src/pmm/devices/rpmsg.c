@@ -54,53 +54,7 @@ void rp_log(struct rp *rp, enum hvl_log_level lvl, int limited, const char *fmt,
 	hvl_logf(rp->log, lvl, "%s: %s", rp->name, msg);
 }
 
-/* Copy @n bytes at offset @off of @c's readable part into @dst; returns bytes copied. */
-static uint32_t chain_read(const struct hvl_chain *c, uint32_t off, void *dst, uint32_t n)
-{
-	uint8_t *d = dst;
-	uint32_t got = 0;
-	unsigned k;
 
-	for (k = 0; k < c->n_out && got < n; k++) {
-		uint32_t l = c->iov[k].len, take;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		take = l - off;
-		if (take > n - got)
-			take = n - got;
-		memcpy(d + got, (const uint8_t *)c->iov[k].base + off, take);
-		got += take;
-		off = 0;
-	}
-	return got;
-}
-
-/* Copy @n bytes into @c's writable part at offset @off; returns bytes copied. */
-static uint32_t chain_write(const struct hvl_chain *c, uint32_t off, const void *src, uint32_t n)
-{
-	const uint8_t *s = src;
-	uint32_t put = 0;
-	unsigned k;
-
-	for (k = c->n_out; k < (unsigned)c->n_out + c->n_in && put < n; k++) {
-		uint32_t l = c->iov[k].len, take;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		take = l - off;
-		if (take > n - put)
-			take = n - put;
-		memcpy((uint8_t *)c->iov[k].base + off, s + put, take);
-		put += take;
-		off = 0;
-	}
-	return put;
-}
 
 /*
  * Fill rp->iov with @n bytes of @c starting at offset @off, of the readable
@@ -195,8 +149,8 @@ static void rx_put_msg(struct rp *rp, uint32_t src, uint32_t dst, const void *da
 	struct hvl_rpmsg_hdr h;
 
 	hdr_put(&h, src, dst, len);
-	(void)chain_write(&rp->rxc, 0, &h, sizeof(h));
-	(void)chain_write(&rp->rxc, HVL_RPMSG_HDR_SIZE, data, len);
+	(void)hvl_chain_write(&rp->rxc, 0, &h, sizeof(h));
+	(void)hvl_chain_write(&rp->rxc, HVL_RPMSG_HDR_SIZE, data, len);
 	rx_put(rp, HVL_RPMSG_HDR_SIZE + len);
 	rp->msgs_in++;
 	rp->bytes_in += len;
@@ -284,7 +238,7 @@ static int read_one(struct rp *rp, struct rp_slot *s)
 		return 0;
 	}
 	hdr_put(&h, s->local, dst, (uint32_t)r);
-	(void)chain_write(&rp->rxc, 0, &h, sizeof(h));
+	(void)hvl_chain_write(&rp->rxc, 0, &h, sizeof(h));
 	rx_put(rp, HVL_RPMSG_HDR_SIZE + (uint32_t)r);
 	rp->msgs_in++;
 	rp->bytes_in += (uint64_t)r;
@@ -404,7 +358,7 @@ static void tx_ns(struct rp *rp, uint32_t len)
 	struct rp_ns_out o;
 
 	if (len != HVL_RPMSG_NS_MSG_SIZE ||
-	    chain_read(&rp->txc, HVL_RPMSG_HDR_SIZE, &ns, sizeof(ns)) != sizeof(ns)) {
+	    hvl_chain_read(&rp->txc, HVL_RPMSG_HDR_SIZE, &ns, sizeof(ns)) != sizeof(ns)) {
 		rp->drop_ns++;
 		rp_log(rp, HVL_LOG_WARN, 1, "name service: %u-byte message dropped", len);
 		return;
@@ -445,7 +399,7 @@ static int tx_one(struct rp *rp)
 		return 1;
 	}
 	/* STYLE 7: one copy of the header, validated and used from here on. */
-	(void)chain_read(c, 0, &h, sizeof(h));
+	(void)hvl_chain_read(c, 0, &h, sizeof(h));
 	src = hvl_le32_get(&h.src);
 	dst = hvl_le32_get(&h.dst);
 	len = hvl_le16_get(&h.len);
@@ -510,7 +464,7 @@ static int tx_one(struct rp *rp)
 			rp->tx_wait_rx = 1;
 			return 0;
 		}
-		(void)chain_read(c, HVL_RPMSG_HDR_SIZE, rp->scratch, len);
+		(void)hvl_chain_read(c, HVL_RPMSG_HDR_SIZE, rp->scratch, len);
 		rx_put_msg(rp, dst, src, rp->scratch, len);
 		rp->msgs_out++;
 		rp->bytes_out += len;

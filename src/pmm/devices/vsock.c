@@ -59,28 +59,6 @@ static void vs_bad(struct vs *v, uint64_t *counter, const char *what, uint32_t a
 		       (unsigned)a, (unsigned)b);
 }
 
-/* Copy @len bytes at offset @off of the chain's readable part into @dst. */
-static void chain_read(const struct hvl_chain *c, uint32_t off, void *dst, uint32_t len)
-{
-	uint8_t *d = dst;
-	unsigned k;
-
-	for (k = 0; k < c->n_out && len > 0; k++) {
-		uint32_t l = c->iov[k].len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len)
-			l = len;
-		memcpy(d, (uint8_t *)c->iov[k].base + off, l);
-		d += l;
-		len -= l;
-		off = 0;
-	}
-}
 
 static struct vs_conn *conn_find(struct vs *v, uint32_t host_port, uint32_t remote_port)
 {
@@ -175,7 +153,7 @@ static void rw_deliver(struct vs *v, struct vs_conn *c, const struct hvl_chain *
 
 			if (l > rest - done)
 				l = rest - done;
-			chain_read(ch, HVL_VSOCK_HDR_SIZE + sent + done, c->rbuf + tail, l);
+			(void)hvl_chain_read(ch, HVL_VSOCK_HDR_SIZE + sent + done, c->rbuf + tail, l);
 			c->rcount += l;
 			done += l;
 		}
@@ -352,7 +330,7 @@ static void vs_tx(struct hvl_dev *d)
 			vs_bad(v, &v->bad_len, "chain shorter than a header", v->txc.out_len, 0);
 		} else {
 			/* Read once (STYLE 7): every check below looks at this copy only. */
-			chain_read(&v->txc, 0, &h, HVL_VSOCK_HDR_SIZE);
+			(void)hvl_chain_read(&v->txc, 0, &h, HVL_VSOCK_HDR_SIZE);
 			len = hvl_le32_get(&h.len);
 			if (hvl_le64_get(&h.src_cid) != v->cid) {
 				/* Spoofed or confused: no answer, nobody to answer. */

@@ -12,28 +12,6 @@
 
 #include "vsock_priv.h"
 
-/* Copy @len bytes into the chain's writable part at offset @off. */
-static void chain_write(const struct hvl_chain *c, uint32_t off, const void *src, uint32_t len)
-{
-	const uint8_t *s = src;
-	unsigned k;
-
-	for (k = c->n_out; k < (unsigned)c->n_out + c->n_in && len > 0; k++) {
-		uint32_t l = c->iov[k].len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len)
-			l = len;
-		memcpy((uint8_t *)c->iov[k].base + off, s, l);
-		s += l;
-		len -= l;
-		off = 0;
-	}
-}
 
 /* Credit the remote gives us now: buf_alloc - (tx_cnt - fwd_cnt), never negative. */
 static uint32_t peer_credit(const struct vs_conn *c)
@@ -79,7 +57,7 @@ static uint32_t pick_packet(struct vs *v, const struct hvl_chain *ch, uint32_t r
 		hdr_fill(v, &h, r->host_port, r->remote_port, HVL_VSOCK_OP_RST, 0, 0, NULL);
 		v->rst_head = (v->rst_head + 1) % VS_RST_RING;
 		v->rst_count--;
-		chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
+		(void)hvl_chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
 		return HVL_VSOCK_HDR_SIZE;
 	}
 	for (i = 0; i < v->hiwater; i++) {
@@ -107,14 +85,14 @@ static uint32_t pick_packet(struct vs *v, const struct hvl_chain *ch, uint32_t r
 			if (n > HVL_VSOCK_MAX_PKT_PAYLOAD)
 				n = HVL_VSOCK_MAX_PKT_PAYLOAD;
 			hdr_fill(v, &h, c->host_port, c->remote_port, HVL_VSOCK_OP_RW, n, 0, c);
-			chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
+			(void)hvl_chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
 			/* hbuf is a ring: at most two pieces. */
 			first = c->hcap - c->hhead;
 			if (first > n)
 				first = n;
-			chain_write(ch, HVL_VSOCK_HDR_SIZE, c->hbuf + c->hhead, first);
+			(void)hvl_chain_write(ch, HVL_VSOCK_HDR_SIZE, c->hbuf + c->hhead, first);
 			if (n > first)
-				chain_write(ch, HVL_VSOCK_HDR_SIZE + first, c->hbuf, n - first);
+				(void)hvl_chain_write(ch, HVL_VSOCK_HDR_SIZE + first, c->hbuf, n - first);
 			c->hhead = (c->hhead + n) % c->hcap;
 			c->hcount -= n;
 			c->tx_cnt += n;
@@ -126,7 +104,7 @@ static uint32_t pick_packet(struct vs *v, const struct hvl_chain *ch, uint32_t r
 			c->eof_sent = 1;
 			hdr_fill(v, &h, c->host_port, c->remote_port, HVL_VSOCK_OP_SHUTDOWN, 0,
 				 HVL_VSOCK_SHUTDOWN_SEND, c);
-			chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
+			(void)hvl_chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
 			v->pkts_out++;
 			v->cursor = idx + 1;
 			(void)vs_conn_maybe_done(c);
@@ -137,7 +115,7 @@ static uint32_t pick_packet(struct vs *v, const struct hvl_chain *ch, uint32_t r
 		} else {
 			continue;
 		}
-		chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
+		(void)hvl_chain_write(ch, 0, &h, HVL_VSOCK_HDR_SIZE);
 		v->pkts_out++;
 		v->cursor = idx + 1;
 		return HVL_VSOCK_HDR_SIZE;
@@ -233,7 +211,7 @@ void vs_ev(struct hvl_dev *d)
 				bad = 1;
 			} else {
 				hvl_le32_put(&e.id, HVL_VSOCK_EVENT_TRANSPORT_RESET);
-				chain_write(&v->evc, 0, &e, sizeof(e));
+				(void)hvl_chain_write(&v->evc, 0, &e, sizeof(e));
 				vq = hvl_dev_vq(d, HVL_VSOCK_EVQ);
 				if (vq != NULL)
 					hvl_vq_dev_push(vq, v->evc.head, sizeof(e));
