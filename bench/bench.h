@@ -157,6 +157,10 @@ int wait_ready(struct view *v);
 int xfer(int fd, void *buf, size_t len, int wr);
 /* Wait up to @ms for @pid to exit; kill it (SIGKILL) if it does not. Exit status or -1. */
 int reap(pid_t pid, unsigned ms);
+/* hvl-pmm: --pmm, else next to this executable; 0 if executable, else -1. */
+int bench_find_pmm(const struct bench *b, char *out, size_t len);
+/* Start hvl-pmm with @argv (argv[0] = its path) on CPU 1, output to @log. */
+pid_t bench_spawn_pmm(struct bench *b, char *const argv[], const char *log);
 
 /* ------------------------------------------------------------- the modes */
 

@@ -58,28 +58,6 @@ static double mb_per_s(uint64_t bytes, int64_t ns)
 	return ns > 0 ? (double)bytes / 1e6 / ((double)ns / 1e9) : 0.0;
 }
 
-/* hvl-pmm next to our executable, or --pmm. */
-static int blk_find_pmm(const struct bench *b, char *out, size_t len)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n;
-	char *slash;
-
-	if (b->pmm_path != NULL) {
-		snprintf(out, len, "%s", b->pmm_path);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n <= 0)
-			return -1;
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash == NULL)
-			return -1;
-		*slash = '\0';
-		snprintf(out, len, "%s/hvl-pmm", self);
-	}
-	return access(out, X_OK) == 0 ? 0 : -1;
-}
 
 /* The image: @bytes of a pattern (not zeros: no sparse-file shortcuts). */
 static int make_image(const char *path, uint64_t bytes)
@@ -181,23 +159,9 @@ static int blk_pmm_start(struct bench *b, struct blk_ctx *c, const char *exe)
 	argv[5] = "--device";
 	argv[6] = dev;
 	argv[7] = NULL;
-	c->pid = fork();
+	c->pid = bench_spawn_pmm(b, argv, c->log);
 	if (c->pid < 0)
 		return -1;
-	if (c->pid == 0) {
-		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		if (nul >= 0)
-			dup2(nul, STDIN_FILENO);
-		pin(b, 1);
-		execv(exe, argv);
-		_exit(127);
-	}
 	return 0;
 }
 
@@ -312,7 +276,7 @@ int run_blk_modes(struct bench *b, struct blk_result *r)
 	r->req_bytes = BLK_REQ;
 	r->qd = BLK_QD;
 	r->bytes = (uint64_t)b->blk_mib << 20;
-	if (blk_find_pmm(b, r->path, sizeof r->path) != 0)
+	if (bench_find_pmm(b, r->path, sizeof r->path) != 0)
 		return 0; /* a skip, reported as such */
 	r->found = 1;
 	snprintf(c.dir, sizeof c.dir, "/tmp/hvl-bench-blk-XXXXXX");

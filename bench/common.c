@@ -5,6 +5,8 @@
  * runner that forks the device side of a two-process mode.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -224,3 +226,48 @@ int reap(pid_t pid, unsigned ms)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+int bench_find_pmm(const struct bench *b, char *out, size_t len)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n;
+	char *slash;
+
+	if (b->pmm_path != NULL) {
+		snprintf(out, len, "%s", b->pmm_path);
+		return access(out, X_OK) == 0 ? 0 : -1;
+	}
+	/* Built next to us: build/hvl-pmm beside build/hvl-bench. */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	snprintf(out, len, "%s/hvl-pmm", self);
+	return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+pid_t bench_spawn_pmm(struct bench *b, char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		if (nul >= 0)
+			dup2(nul, STDIN_FILENO);
+		pin(b, 1); /* the device side's CPU, as in every mode */
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+

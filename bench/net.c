@@ -48,27 +48,6 @@ struct nb_shared {
 	char err[160];
 };
 
-static int nb_find_pmm(const struct bench *b, char *out, size_t len)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n;
-	char *slash;
-
-	if (b->pmm_path != NULL) {
-		snprintf(out, len, "%s", b->pmm_path);
-		return access(out, X_OK) == 0 ? 0 : -1;
-	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash == NULL)
-		return -1;
-	*slash = '\0';
-	snprintf(out, len, "%s/hvl-pmm", self);
-	return access(out, X_OK) == 0 ? 0 : -1;
-}
 
 static void nb_frame(uint8_t *f, uint32_t len)
 {
@@ -273,7 +252,7 @@ int run_net_modes(struct bench *b, struct net_result *r)
 
 	memset(r, 0, sizeof *r);
 	r->frames = n;
-	if (nb_find_pmm(b, r->path, sizeof r->path) != 0)
+	if (bench_find_pmm(b, r->path, sizeof r->path) != 0)
 		return 0;
 	r->found = 1;
 	fprintf(stderr, "  net: UNIX socket baseline\n");

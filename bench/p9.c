@@ -50,27 +50,6 @@ static double mbs(uint64_t bytes, int64_t ns)
 	return ns > 0 ? (double)bytes / 1e6 / ((double)ns / 1e9) : 0.0;
 }
 
-static int find_pmm(const struct bench *b, char *out, size_t len)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n;
-	char *slash;
-
-	if (b->pmm_path != NULL) {
-		snprintf(out, len, "%s", b->pmm_path);
-		return access(out, X_OK) == 0 ? 0 : -1;
-	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash == NULL)
-		return -1;
-	*slash = '\0';
-	snprintf(out, len, "%s/hvl-pmm", self);
-	return access(out, X_OK) == 0 ? 0 : -1;
-}
 
 static double median(double *v, unsigned n)
 {
@@ -223,23 +202,9 @@ static int p9b_pmm_start(struct bench *b, struct p9b_ctx *c, const char *exe)
 	argv[5] = "--device";
 	argv[6] = dev;
 	argv[7] = NULL;
-	c->pid = fork();
+	c->pid = bench_spawn_pmm(b, argv, c->log);
 	if (c->pid < 0)
 		return -1;
-	if (c->pid == 0) {
-		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		if (nul >= 0)
-			dup2(nul, STDIN_FILENO);
-		pin(b, 1);
-		execv(exe, argv);
-		_exit(127);
-	}
 	return 0;
 }
 
@@ -377,7 +342,7 @@ int run_p9_modes(struct bench *b, struct p9_result *r)
 	c.pid = -1;
 	r->bytes = (uint64_t)b->p9_mib << 20;
 	r->small_n = b->p9_small;
-	if (find_pmm(b, r->path, sizeof r->path) != 0)
+	if (bench_find_pmm(b, r->path, sizeof r->path) != 0)
 		return 0; /* a skip, reported as such */
 	r->found = 1;
 	snprintf(c.dir, sizeof c.dir, "%s/hvl-bench-9p-XXXXXX",

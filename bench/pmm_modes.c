@@ -58,28 +58,6 @@ union con_storage {
 	uint8_t bytes[HVL_CONSOLE_STORAGE(CON_QSIZE)];
 };
 
-/* hvl-pmm next to our own executable (the build puts both in one directory). */
-static int find_pmm(const struct bench *b, char *out, size_t len)
-{
-	char self[PATH_MAX - 16]; /* room for "/hvl-pmm" in a PATH_MAX result */
-	ssize_t n;
-	char *slash;
-
-	if (b->pmm_path != NULL) {
-		snprintf(out, len, "%s", b->pmm_path);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n <= 0)
-			return -1;
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash == NULL)
-			return -1;
-		*slash = '\0';
-		snprintf(out, len, "%s/hvl-pmm", self);
-	}
-	return access(out, X_OK) == 0 ? 0 : -1;
-}
 
 static int write_text(const char *path, const char *text)
 {
@@ -503,7 +481,7 @@ int run_pmm_modes(struct bench *b, struct pmm_result *pr)
 	pr->con.name = "console";
 	pr->con.what = "via the real hvl-pmm: hvl_console_write -> device thread -> UNIX socket -> "
 		       "echo -> epoll thread -> device thread -> hvl_console_read";
-	if (find_pmm(b, pr->path, sizeof pr->path) != 0) {
+	if (bench_find_pmm(b, pr->path, sizeof pr->path) != 0) {
 		pr->found = 0;
 		return 0;
 	}

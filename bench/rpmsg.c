@@ -61,28 +61,6 @@ struct rp_ctx {
 	pid_t pid;
 };
 
-/* hvl-pmm: --pmm, or next to our own executable. */
-static int rp_find_pmm(const struct bench *b, char *out, size_t len)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n;
-	char *slash;
-
-	if (b->pmm_path != NULL) {
-		snprintf(out, len, "%s", b->pmm_path);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n <= 0)
-			return -1;
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash == NULL)
-			return -1;
-		*slash = '\0';
-		snprintf(out, len, "%s/hvl-pmm", self);
-	}
-	return access(out, X_OK) == 0 ? 0 : -1;
-}
 
 static int rp_pmm_start(struct bench *b, struct rp_ctx *c, const char *exe, const char *doorbell)
 {
@@ -115,23 +93,9 @@ static int rp_pmm_start(struct bench *b, struct rp_ctx *c, const char *exe, cons
 	argv[1] = "-c";
 	argv[2] = c->cfg;
 	argv[3] = NULL;
-	c->pid = fork();
+	c->pid = bench_spawn_pmm(b, argv, c->log);
 	if (c->pid < 0)
 		return -1;
-	if (c->pid == 0) {
-		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		if (nul >= 0)
-			dup2(nul, STDIN_FILENO);
-		pin(b, 1);
-		execv(exe, argv);
-		_exit(127);
-	}
 	return 0;
 }
 
@@ -480,7 +444,7 @@ int run_rpmsg_modes(struct bench *b, struct rpmsg_result *res)
 	res->echo496_db.name = "rpmsg-496-db";
 	res->bridge16.name = "bridge-16";
 	res->bridge496.name = "bridge-496";
-	if (rp_find_pmm(b, res->path, sizeof res->path) != 0) {
+	if (bench_find_pmm(b, res->path, sizeof res->path) != 0) {
 		res->found = 0;
 		return 0;
 	}

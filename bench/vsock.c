@@ -56,27 +56,6 @@ struct vs_ctx {
 	pid_t pid;
 };
 
-static int vs_find_pmm(const struct bench *b, char *out, size_t len)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n;
-	char *slash;
-
-	if (b->pmm_path != NULL) {
-		snprintf(out, len, "%s", b->pmm_path);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n <= 0)
-			return -1;
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash == NULL)
-			return -1;
-		*slash = '\0';
-		snprintf(out, len, "%s/hvl-pmm", self);
-	}
-	return access(out, X_OK) == 0 ? 0 : -1;
-}
 
 static int vs_pmm_start(struct bench *b, struct vs_ctx *c, const char *exe)
 {
@@ -94,23 +73,9 @@ static int vs_pmm_start(struct bench *b, struct vs_ctx *c, const char *exe)
 	argv[6] = dev;
 	argv[7] = "-q";
 	argv[8] = NULL;
-	c->pid = fork();
+	c->pid = bench_spawn_pmm(b, argv, c->log);
 	if (c->pid < 0)
 		return -1;
-	if (c->pid == 0) {
-		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		if (nul >= 0)
-			dup2(nul, STDIN_FILENO);
-		pin(b, 1);
-		execv(exe, argv);
-		_exit(127);
-	}
 	return 0;
 }
 
@@ -331,7 +296,7 @@ int run_vsock_modes(struct bench *b, struct vsock_result *r)
 		if (s > 0.0)
 			r->unix_mbs = (double)r->bytes / s / 1e6;
 	}
-	if (vs_find_pmm(b, r->path, sizeof r->path) != 0)
+	if (bench_find_pmm(b, r->path, sizeof r->path) != 0)
 		return 0; /* skipped */
 	r->found = 1;
 	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
