@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "console_priv.h"
+#include "unix_sock.h"
 
 /*
  * A private, non-blocking open file description for stdin/stdout: setting
@@ -82,49 +83,21 @@ int con_setup_file(struct con *c, const char *path)
 	return 0;
 }
 
-/*
- * Refuse to clobber anything but a stale socket: if someone still accepts
- * connections on @path, another PMM (or program) owns it.
- */
-static int remove_stale_socket(struct con *c, const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, live;
-
-	if (lstat(sa->sun_path, &st) != 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		con_log(c, HVL_LOG_ERROR, "%s exists and is not a socket", sa->sun_path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	if (live) {
-		con_log(c, HVL_LOG_ERROR, "%s is in use by another process", sa->sun_path);
-		return -EADDRINUSE;
-	}
-	return unlink(sa->sun_path) == 0 ? 0 : -errno;
-}
-
 int con_setup_socket(struct con *c, const char *path)
 {
 	struct sockaddr_un sa;
 	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (hvl_unix_addr(&sa, path) != 0) {
 		con_log(c, HVL_LOG_ERROR, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
-	/* Checked above: the path and its NUL fit sun_path (no truncated name). */
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	rc = remove_stale_socket(c, &sa);
-	if (rc != 0)
+	rc = hvl_unix_remove_stale(&sa);
+	if (rc != 0) {
+		con_log(c, HVL_LOG_ERROR, "%s: %s", path, rc == -EEXIST ? "exists and is not a socket" :
+			rc == -EADDRINUSE ? "is in use by another process" : strerror(-rc));
 		return rc;
+	}
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
 		return -errno;

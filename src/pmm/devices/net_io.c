@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "net_priv.h"
+#include "unix_sock.h"
 
 static void fd_cb(void *arg, uint32_t events);
 
@@ -385,43 +386,16 @@ int net_setup_tap(struct net *n, const char *ifname)
 	return 0;
 }
 
-/* Remove a stale socket file at @path, but never one somebody still serves. */
-static int remove_stale(struct net *n, const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, live;
-
-	if (lstat(sa->sun_path, &st) != 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		net_log(n, HVL_LOG_ERROR, "%s exists and is not a socket", sa->sun_path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	if (live) {
-		net_log(n, HVL_LOG_ERROR, "%s is in use by another process", sa->sun_path);
-		return -EADDRINUSE;
-	}
-	return unlink(sa->sun_path) == 0 ? 0 : -errno;
-}
-
 int net_setup_stream(struct net *n, const char *path, int listen_mode)
 {
 	struct sockaddr_un sa;
 	struct itimerspec its;
 	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (hvl_unix_addr(&sa, path) != 0) {
 		net_log(n, HVL_LOG_ERROR, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	snprintf(n->path, sizeof(n->path), "%s", path);
 	n->listen_mode = listen_mode;
 	n->rbuf = malloc(NET_RBUF_SIZE);
@@ -447,9 +421,12 @@ int net_setup_stream(struct net *n, const char *path, int listen_mode)
 			n->link ? "" : " (not there yet, retrying)");
 		return 0;
 	}
-	rc = remove_stale(n, &sa);
-	if (rc != 0)
+	rc = hvl_unix_remove_stale(&sa);
+	if (rc != 0) {
+		net_log(n, HVL_LOG_ERROR, "%s: %s", path, rc == -EEXIST ? "exists and is not a socket" :
+			rc == -EADDRINUSE ? "is in use by another process" : strerror(-rc));
 		return rc;
+	}
 	n->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (n->listen_fd < 0)
 		return -errno;
