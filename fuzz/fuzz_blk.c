@@ -132,7 +132,6 @@ static void act(struct blk_fz *bf, struct fz *f)
 {
 	struct fz_remote *r = &bf->r;
 	uint8_t op = fz_u8(f);
-	uint32_t off, len;
 	struct stat st;
 	int fd;
 
@@ -145,22 +144,16 @@ static void act(struct blk_fz *bf, struct fz *f)
 		fzr_post_chain(r, f);
 		break;
 	case 3: /* stores into the window: rings, headers, ranges, data */
-		off = fz_u16(f) % FZR_WIN_SIZE;
-		len = fz_u8(f) % 32u;
-		if (len > FZR_WIN_SIZE - off)
-			len = FZR_WIN_SIZE - off;
-		(void)fz_bytes(f, r->win + off, len);
+		fzr_scribble_window(r, f);
 		break;
 	case 4:
 		fzr_notify(r, fz_u8(f) % HVL_MAX_QUEUES);
 		break;
 	case 5: /* reset, and a correct driver starts again */
-		fzr_txn_serve(r, HVL_MMIO_STATUS, 0);
-		fzr_bring_up(r, (uint64_t)fz_u8(f) << HVL_F_INDIRECT_DESC_BIT);
+		fzr_restart(r, f, ~0ull, 0);
 		break;
 	case 6: /* any register or config write */
-		off = fz_u16(f) % 0x400u;
-		fzr_txn(r, off, fz_u32(f), 1u << (fz_u8(f) % 3u), 1);
+		fzr_any_write(r, f);
 		break;
 	default:
 		hvl_dev_kick(r->d);

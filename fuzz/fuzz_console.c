@@ -83,7 +83,7 @@ static void act(struct con_fz *cf, struct fz *f)
 {
 	struct fz_remote *r = &cf->r;
 	uint8_t op = fz_u8(f);
-	uint32_t off, len, val;
+	uint32_t off, val;
 
 	switch (op & 15u) {
 	case 0:
@@ -103,11 +103,7 @@ static void act(struct con_fz *cf, struct fz *f)
 		fake_pmm_loop_turn(&cf->pmm);
 		break;
 	case 6: /* stores into the window: rings and data */
-		off = fz_u16(f) % FZR_WIN_SIZE;
-		len = fz_u8(f) % 32u;
-		if (len > FZR_WIN_SIZE - off)
-			len = FZR_WIN_SIZE - off;
-		(void)fz_bytes(f, r->win + off, len);
+		fzr_scribble_window(r, f);
 		break;
 	case 7: /* emerg_wr and other config writes */
 		off = HVL_MMIO_CONFIG + (fz_u8(f) % 16u);
@@ -115,9 +111,7 @@ static void act(struct con_fz *cf, struct fz *f)
 		fzr_txn(r, off, val, 1u << (fz_u8(f) % 3u), 1);
 		break;
 	case 8: /* reset, and a correct driver starts again */
-		fzr_txn_serve(r, HVL_MMIO_STATUS, 0);
-		fzr_bring_up(r, ((uint64_t)fz_u8(f) << HVL_F_INDIRECT_DESC_BIT) &
-				(HVL_F_INDIRECT_DESC | HVL_F_EVENT_IDX));
+		fzr_restart(r, f, HVL_F_INDIRECT_DESC | HVL_F_EVENT_IDX, 0);
 		break;
 	case 9: /* any register write */
 		off = fz_u16(f) % 0x400u;

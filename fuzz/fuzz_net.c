@@ -181,7 +181,6 @@ static void act(struct net_fz *nf, struct fz *f)
 	struct fz_remote *r = &nf->r;
 	uint8_t op = fz_u8(f);
 	uint8_t before[2][HVL_NET_HDR_SIZE];
-	uint32_t off, len;
 
 	switch (op & 15u) {
 	case 0:
@@ -205,22 +204,16 @@ static void act(struct net_fz *nf, struct fz *f)
 		break;
 	case 8: /* stores into the window */
 		nf->raw = 1;
-		off = fz_u16(f) % FZR_WIN_SIZE;
-		len = fz_u8(f) % 32u;
-		if (len > FZR_WIN_SIZE - off)
-			len = FZR_WIN_SIZE - off;
-		(void)fz_bytes(f, r->win + off, len);
+		fzr_scribble_window(r, f);
 		break;
 	case 9:
 		fzr_notify(r, fz_u8(f) % HVL_MAX_QUEUES);
 		break;
 	case 10: /* reset, and a correct driver starts again */
-		fzr_txn_serve(r, HVL_MMIO_STATUS, 0);
-		fzr_bring_up(r, ((uint64_t)fz_u8(f) << HVL_F_INDIRECT_DESC_BIT) | HVL_NET_F_MAC);
+		fzr_restart(r, f, ~0ull, HVL_NET_F_MAC);
 		break;
 	case 11: /* any register or config write */
-		off = fz_u16(f) % 0x400u;
-		fzr_txn(r, off, fz_u32(f), 1u << (fz_u8(f) % 3u), 1);
+		fzr_any_write(r, f);
 		break;
 	default:
 		hvl_dev_kick(r->d);

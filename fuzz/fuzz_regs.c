@@ -245,11 +245,7 @@ static void act(struct regs_fz *rf, struct fz *f)
 		hvl_le64_set(&fzr_drv(r)->driver_features, fz_u64(f));
 		break;
 	case 4: /* stores into the window: rings, indirect tables, data */
-		off = fz_u16(f) % FZR_WIN_SIZE;
-		len = fz_u8(f) % 32u;
-		if (len > FZR_WIN_SIZE - off)
-			len = FZR_WIN_SIZE - off;
-		(void)fz_bytes(f, r->win + off, len);
+		fzr_scribble_window(r, f);
 		break;
 	case 5: /* stores anywhere in the device page, the PMM's block included */
 		off = fz_u16(f) % HVL_DEVPAGE_SIZE;

@@ -181,6 +181,36 @@ static inline void fzr_bring_up(struct fz_remote *r, uint64_t feat)
 }
 
 /*
+ * Hostile-driver actions every device target takes, each reading its
+ * parameters from @f in a fixed order (the seed corpora depend on it).
+ */
+
+/* Store up to 31 fuzzed bytes anywhere in the window: rings, tables, data. */
+static inline void fzr_scribble_window(struct fz_remote *r, struct fz *f)
+{
+	uint32_t off = fz_u16(f) % FZR_WIN_SIZE, len = fz_u8(f) % 32u;
+
+	if (len > FZR_WIN_SIZE - off)
+		len = FZR_WIN_SIZE - off;
+	(void)fz_bytes(f, r->win + off, len);
+}
+
+/* Reset, then a correct driver starts again with fuzzed ring features & @mask | @extra. */
+static inline void fzr_restart(struct fz_remote *r, struct fz *f, uint64_t mask, uint64_t extra)
+{
+	fzr_txn_serve(r, HVL_MMIO_STATUS, 0);
+	fzr_bring_up(r, (((uint64_t)fz_u8(f) << HVL_F_INDIRECT_DESC_BIT) & mask) | extra);
+}
+
+/* Any register or config-space write, of width 1, 2 or 4. */
+static inline void fzr_any_write(struct fz_remote *r, struct fz *f)
+{
+	uint32_t off = fz_u16(f) % 0x400u, val = fz_u32(f);
+
+	fzr_txn(r, off, val, 1u << (fz_u8(f) % 3u), 1);
+}
+
+/*
  * Post a chain of @n descriptors (@addr, @len, @flags; NEXT is added to all
  * but the last) on queue @q and notify, as a driver does.  The table entries
  * used are the avail index's slot times 4 (wrapping), so up to num/4 chains

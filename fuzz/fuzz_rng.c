@@ -81,7 +81,7 @@ static void act(struct rng_fz *rf, struct fz *f)
 {
 	struct fz_remote *r = &rf->r;
 	uint8_t op = fz_u8(f);
-	uint32_t off, len, i;
+	uint32_t i;
 
 	switch (op & 7u) {
 	case 0:
@@ -94,16 +94,11 @@ static void act(struct rng_fz *rf, struct fz *f)
 		rf->raw = 1;
 		break;
 	case 4: /* stores into the window */
-		off = fz_u16(f) % FZR_WIN_SIZE;
-		len = fz_u8(f) % 32u;
-		if (len > FZR_WIN_SIZE - off)
-			len = FZR_WIN_SIZE - off;
-		(void)fz_bytes(f, r->win + off, len);
+		fzr_scribble_window(r, f);
 		rf->raw = 1;
 		break;
 	case 5: /* reset, and a correct driver starts again */
-		fzr_txn_serve(r, HVL_MMIO_STATUS, 0);
-		fzr_bring_up(r, (uint64_t)fz_u8(f) << HVL_F_INDIRECT_DESC_BIT);
+		fzr_restart(r, f, ~0ull, 0);
 		break;
 	case 6:
 		fzr_notify(r, fz_u8(f) % HVL_MAX_QUEUES);

@@ -216,7 +216,6 @@ static void act(struct vs_fz *vf, struct fz *f)
 	struct fz_remote *r = &vf->r;
 	uint8_t op = fz_u8(f);
 	uint8_t before[2][HVL_VSOCK_HDR_SIZE];
-	uint32_t off, len;
 
 	switch (op & 15u) {
 	case 0:
@@ -243,22 +242,16 @@ static void act(struct vs_fz *vf, struct fz *f)
 		break;
 	case 9: /* stores into the window */
 		vf->raw = 1;
-		off = fz_u16(f) % FZR_WIN_SIZE;
-		len = fz_u8(f) % 32u;
-		if (len > FZR_WIN_SIZE - off)
-			len = FZR_WIN_SIZE - off;
-		(void)fz_bytes(f, r->win + off, len);
+		fzr_scribble_window(r, f);
 		break;
 	case 10:
 		fzr_notify(r, fz_u8(f) % HVL_MAX_QUEUES);
 		break;
 	case 11: /* reset, and a correct driver starts again */
-		fzr_txn_serve(r, HVL_MMIO_STATUS, 0);
-		fzr_bring_up(r, ((uint64_t)fz_u8(f) << HVL_F_INDIRECT_DESC_BIT) | HVL_VSOCK_F_STREAM);
+		fzr_restart(r, f, ~0ull, HVL_VSOCK_F_STREAM);
 		break;
 	case 12: /* any register or config write */
-		off = fz_u16(f) % 0x400u;
-		fzr_txn(r, off, fz_u32(f), 1u << (fz_u8(f) % 3u), 1);
+		fzr_any_write(r, f);
 		break;
 	default:
 		hvl_dev_kick(r->d);
