@@ -59,24 +59,99 @@ static int io_full(int fd, uint8_t *buf, size_t n, int wr, uint64_t end)
 	return 0;
 }
 
-static int sock_rpc(void *ctx, uint32_t tlen, uint32_t *rlen, uint32_t timeout_ms)
+/* Send slot @slot's T-message; its tag is what its answer will carry. */
+static int sock_submit(void *ctx, uint32_t slot, uint32_t tlen, uint32_t timeout_ms)
+{
+	struct p9_sock_tp *s = ctx;
+	int rc;
+
+	if (s->stuck)
+		return -EIO;
+	if (slot >= s->t.nslots || s->busy[slot] || tlen < 7 || tlen > s->bufsize)
+		return -EINVAL;
+	s->tag[slot] = (uint16_t)(s->tx[slot][5] | s->tx[slot][6] << 8);
+	rc = io_full(s->fd, s->tx[slot], tlen, 1, ms_now() + timeout_ms);
+	if (rc != 0) {
+		s->stuck = 1; /* part of a message may be out: the stream is lost */
+		return rc;
+	}
+	s->busy[slot] = 1;
+	return 0;
+}
+
+/*
+ * The next answer on the stream, into the slot whose request has its tag
+ * (a server may answer in any order).  An answer for no request in flight
+ * (unknown or repeated tag) or a bad size leaves the stream unusable.
+ */
+static int sock_wait(void *ctx, uint32_t *slot, uint32_t *rlen, uint32_t timeout_ms)
 {
 	struct p9_sock_tp *s = ctx;
 	uint64_t end = ms_now() + timeout_ms;
-	uint32_t size;
+	uint8_t hdr[7];
+	uint32_t size, i;
+	uint16_t tag;
 	int rc;
 
-	rc = io_full(s->fd, s->tx, tlen, 1, end);
-	if (rc == 0)
-		rc = io_full(s->fd, s->rx, 4, 0, end);
-	if (rc != 0)
+	if (s->stuck)
+		return -EIO;
+	for (i = 0; i < s->t.nslots && !s->busy[i]; i++)
+		;
+	if (i == s->t.nslots)
+		return -EINVAL;
+	rc = io_full(s->fd, hdr, sizeof(hdr), 0, end);
+	if (rc == 0) {
+		size = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
+		       (uint32_t)hdr[3] << 24;
+		tag = (uint16_t)(hdr[5] | hdr[6] << 8);
+		for (i = 0; i < s->t.nslots; i++)
+			if (s->busy[i] && s->tag[i] == tag)
+				break;
+		if (size < 7 || size > s->bufsize || i == s->t.nslots)
+			rc = -EPROTO;
+	}
+	if (rc == 0) {
+		memcpy(s->rx[i], hdr, sizeof(hdr));
+		rc = io_full(s->fd, s->rx[i] + sizeof(hdr), size - sizeof(hdr), 0, end);
+	}
+	if (rc != 0) {
+		s->stuck = 1;
 		return rc;
-	size = (uint32_t)s->rx[0] | (uint32_t)s->rx[1] << 8 | (uint32_t)s->rx[2] << 16 |
-	       (uint32_t)s->rx[3] << 24;
-	if (size < 7 || size > s->bufsize)
-		return -EPROTO;
-	rc = io_full(s->fd, s->rx + 4, size - 4, 0, end);
+	}
+	s->busy[i] = 0;
+	*slot = i;
 	*rlen = size;
+	return 0;
+}
+
+static int tp_init(struct p9_sock_tp *s, uint32_t bufsize)
+{
+	uint32_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->bufsize = bufsize;
+	for (i = 0; i < HVL_9P_SLOTS; i++) {
+		s->tx[i] = malloc(bufsize);
+		s->rx[i] = malloc(bufsize);
+		if (s->tx[i] == NULL || s->rx[i] == NULL)
+			return -ENOMEM;
+		s->t.tx[i] = s->tx[i];
+		s->t.rx[i] = s->rx[i];
+	}
+	s->t.submit = sock_submit;
+	s->t.wait = sock_wait;
+	s->t.ctx = s;
+	s->t.nslots = HVL_9P_SLOTS;
+	s->t.bufsize = bufsize;
+	return 0;
+}
+
+int p9_sock_tp_from_fd(struct p9_sock_tp *s, int fd, uint32_t bufsize)
+{
+	int rc = tp_init(s, bufsize);
+
+	s->fd = fd;
 	return rc;
 }
 
@@ -85,12 +160,7 @@ int p9_sock_tp_open(struct p9_sock_tp *s, const char *addr, uint32_t bufsize, un
 	uint64_t end = ms_now() + timeout_ms;
 	int one = 1;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = -1;
-	s->tx = malloc(bufsize);
-	s->rx = malloc(bufsize);
-	s->bufsize = bufsize;
-	if (s->tx == NULL || s->rx == NULL)
+	if (tp_init(s, bufsize) != 0)
 		return -ENOMEM;
 	do {
 		if (addr[0] == '/') {
@@ -120,22 +190,21 @@ int p9_sock_tp_open(struct p9_sock_tp *s, const char *addr, uint32_t bufsize, un
 	} while (ms_now() < end);
 	if (s->fd < 0)
 		return -ECONNREFUSED;
-	s->t.rpc = sock_rpc;
-	s->t.ctx = s;
-	s->t.tx = s->tx;
-	s->t.rx = s->rx;
-	s->t.bufsize = bufsize;
 	return 0;
 }
 
 void p9_sock_tp_close(struct p9_sock_tp *s)
 {
+	uint32_t i;
+
 	if (s->fd >= 0)
 		close(s->fd);
-	free(s->tx);
-	free(s->rx);
+	for (i = 0; i < HVL_9P_SLOTS; i++) {
+		free(s->tx[i]);
+		free(s->rx[i]);
+		s->tx[i] = s->rx[i] = NULL;
+	}
 	s->fd = -1;
-	s->tx = s->rx = NULL;
 }
 
 /* ------------------------------------------------------------ suite */
@@ -210,6 +279,95 @@ static void integrity(struct hvl_9p *c, const char *path, uint64_t total)
 	       (unsigned long long)total, (unsigned long long)hw);
 }
 
+/*
+ * Reads and writes longer than one message (pipelined over the slots),
+ * with sizes and offsets that never fall on a piece boundary, checked
+ * against a model of the file: overwrites in the middle, a read that meets
+ * end of file in the middle of its pieces (the ones after it come back
+ * empty), O_APPEND (one piece at a time).
+ */
+static void pipelined(struct hvl_9p *c, const char *base)
+{
+	uint32_t chunk = c->msize - 24u;
+	size_t total = 5u * (size_t)chunk + 4321u, cap = total + 4u * (size_t)chunk, i;
+	uint8_t *model = calloc(1, cap), *got = calloc(1, cap), *src = malloc(cap);
+	char p[HVL_9P_PATH_MAX];
+	struct hvl_9p_stat st;
+	size_t at, n;
+	int fd;
+
+	SCHECK(model != NULL && got != NULL && src != NULL);
+	if (model == NULL || got == NULL || src == NULL)
+		goto out;
+	for (i = 0; i < cap; i++)
+		src[i] = pat(i, 3);
+	snprintf(p, sizeof(p), "%s/pipe", base);
+	fd = hvl_9p_open(c, p, HVL_O_CREAT | HVL_O_EXCL | HVL_O_RDWR, 0644);
+	SCHECK(fd >= 0);
+	if (fd < 0)
+		goto out;
+	/* Three calls: 17 bytes, 3 pieces + 5, the rest: every piece starts off the grid. */
+	SCHECK_EQ(hvl_9p_write(c, fd, src, 17), 17);
+	n = 3u * (size_t)chunk + 5u;
+	SCHECK_EQ(hvl_9p_write(c, fd, src + 17, n), (long)n);
+	n = total - 17u - n;
+	SCHECK_EQ(hvl_9p_write(c, fd, src + total - n, n), (long)n);
+	memcpy(model, src, total);
+	SCHECK_EQ(hvl_9p_lseek(c, fd, 0, HVL_SEEK_CUR), (int64_t)total);
+	/* Overwrite 2 pieces + 7 from just before a boundary. */
+	at = chunk - 3u;
+	n = 2u * (size_t)chunk + 7u;
+	SCHECK_EQ(hvl_9p_lseek(c, fd, (int64_t)at, HVL_SEEK_SET), (int64_t)at);
+	for (i = 0; i < n; i++)
+		model[at + i] = pat(i, 11);
+	SCHECK_EQ(hvl_9p_write(c, fd, model + at, n), (long)n);
+	SCHECK_EQ(hvl_9p_lseek(c, fd, 0, HVL_SEEK_CUR), (int64_t)(at + n));
+	SCHECK(hvl_9p_fstat(c, fd, &st) == 0 && st.size == total);
+	/* End of file inside the pieces: asks 3 pieces more than there is. */
+	SCHECK_EQ(hvl_9p_lseek(c, fd, 11, HVL_SEEK_SET), 11);
+	SCHECK_EQ(hvl_9p_read(c, fd, got, total - 11u + 3u * (size_t)chunk), (long)(total - 11u));
+	SCHECK(memcmp(got, model + 11, total - 11u) == 0);
+	SCHECK_EQ(hvl_9p_lseek(c, fd, 0, HVL_SEEK_CUR), (int64_t)total);
+	SCHECK_EQ(hvl_9p_read(c, fd, got, 2u * (size_t)chunk), 0);
+	/* Odd offset and length inside the file; then exactly up to the end. */
+	at = (size_t)chunk + 1u;
+	n = 2u * (size_t)chunk + 3u;
+	SCHECK_EQ(hvl_9p_lseek(c, fd, (int64_t)at, HVL_SEEK_SET), (int64_t)at);
+	SCHECK_EQ(hvl_9p_read(c, fd, got, n), (long)n);
+	SCHECK(memcmp(got, model + at, n) == 0);
+	at = total - 2u * (size_t)chunk;
+	SCHECK_EQ(hvl_9p_lseek(c, fd, (int64_t)at, HVL_SEEK_SET), (int64_t)at);
+	SCHECK_EQ(hvl_9p_read(c, fd, got, 2u * (size_t)chunk), (long)(2u * (size_t)chunk));
+	SCHECK(memcmp(got, model + at, 2u * (size_t)chunk) == 0);
+	SCHECK_EQ(hvl_9p_close(c, fd), 0);
+	/* O_APPEND: the pieces go one at a time, in order, at the end. */
+	fd = hvl_9p_open(c, p, HVL_O_WRONLY | HVL_O_APPEND, 0);
+	SCHECK(fd >= 0);
+	n = 2u * (size_t)chunk + 9u;
+	for (i = 0; i < n; i++)
+		model[total + i] = pat(i, 13);
+	if (fd >= 0) {
+		SCHECK_EQ(hvl_9p_write(c, fd, model + total, n), (long)n);
+		SCHECK_EQ(hvl_9p_close(c, fd), 0);
+	}
+	total += n;
+	fd = hvl_9p_open(c, p, HVL_O_RDONLY, 0);
+	SCHECK(fd >= 0);
+	if (fd >= 0) {
+		memset(got, 0, cap);
+		SCHECK_EQ(hvl_9p_read(c, fd, got, cap), (long)total);
+		SCHECK(memcmp(got, model, total) == 0);
+		SCHECK_EQ(hvl_9p_close(c, fd), 0);
+	}
+	SCHECK_EQ(hvl_9p_unlink(c, p), 0);
+	printf("%s: pipelined I/O, %u-byte pieces, %u slots: %zu bytes checked\n", s_label, chunk,
+	       c->t.nslots, total);
+out:
+	free(model);
+	free(got);
+	free(src);
+}
+
 static int put_text(struct hvl_9p *c, const char *path, const char *text)
 {
 	int fd = hvl_9p_open(c, path, HVL_O_CREAT | HVL_O_WRONLY | HVL_O_TRUNC, 0644);
@@ -254,6 +412,7 @@ int p9_suite(struct hvl_9p *c, const char *label, const char *base, uint64_t big
 	SCHECK_EQ(hvl_9p_mkdir(c, base, 0755), -EEXIST);
 	snprintf(p, sizeof(p), "%s/big", base);
 	integrity(c, p, big_bytes);
+	pipelined(c, base);
 
 	/* Several files open at once, written interleaved. */
 	for (i = 0; i < 4; i++) {

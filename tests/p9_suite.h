@@ -13,16 +13,25 @@
 
 #include "hvl/9p.h"
 
-/* A struct hvl_9p_transport over a connected stream socket. */
+/*
+ * A struct hvl_9p_transport over a connected stream socket, with
+ * HVL_9P_SLOTS slots (set t.nslots lower before mounting for fewer):
+ * answers are matched to slots by tag, in whatever order they come.
+ */
 struct p9_sock_tp {
 	int fd;
-	uint8_t *tx, *rx;
+	uint8_t *tx[HVL_9P_SLOTS], *rx[HVL_9P_SLOTS];
+	uint16_t tag[HVL_9P_SLOTS];
+	uint8_t busy[HVL_9P_SLOTS];
+	int stuck;               /* a failed send/receive or a stray answer: unusable */
 	uint32_t bufsize;
 	struct hvl_9p_transport t;
 };
 
 /* Connect to "127.0.0.1:PORT" or a UNIX path; buffers of @bufsize (malloc). */
 int p9_sock_tp_open(struct p9_sock_tp *s, const char *addr, uint32_t bufsize, unsigned timeout_ms);
+/* The same over an already connected @fd (closed by p9_sock_tp_close). */
+int p9_sock_tp_from_fd(struct p9_sock_tp *s, int fd, uint32_t bufsize);
 void p9_sock_tp_close(struct p9_sock_tp *s);
 
 /*

@@ -71,17 +71,19 @@ static uint32_t le32(const uint8_t *p)
 /* Send raw bytes through the virtio transport; returns the R type (or -errno) and ecode. */
 static int raw(struct hvl_9p_virtio *v, const uint8_t *msg, uint32_t len, uint32_t *ecode)
 {
-	uint32_t rlen = 0;
+	uint32_t rlen = 0, slot = 9;
 	int rc;
 
-	memcpy(v->tx, msg, len);
-	rc = v->t.rpc(v->t.ctx, len, &rlen, 5000);
+	memcpy(v->tx[0], msg, len);
+	rc = v->t.submit(v->t.ctx, 0, len, 5000);
+	if (rc == 0)
+		rc = v->t.wait(v->t.ctx, &slot, &rlen, 5000);
 	if (rc != 0)
 		return rc;
-	if (rlen < 7 || le32(v->rx) != rlen)
+	if (slot != 0 || rlen < 7 || le32(v->rx[0]) != rlen)
 		return -EPROTO;
-	*ecode = rlen >= 11 ? le32(v->rx + 7) : 0;
-	return v->rx[4];
+	*ecode = rlen >= 11 ? le32(v->rx[0] + 7) : 0;
+	return v->rx[0][4];
 }
 
 /* Hostile messages through the PMM: Rlerror each time, the device keeps working. */
@@ -208,9 +210,9 @@ static int remote_main(const char *mem, uint64_t big)
 	CHECK_EQ(hvl_9p_unmount(&c0), 0);
 	/* A chain without a writable part breaks the device; close + open brings it back. */
 	{
-		struct hvl_sg sg = { v0.tx_bus, 11 };
+		struct hvl_sg sg = { v0.tx_bus[0], 11 };
 
-		memcpy(v0.tx, (const uint8_t[]){ 11, 0, 0, 0, HVL_9P_TCLUNK, 1, 0, 1, 0, 0, 0 }, 11);
+		memcpy(v0.tx[0], (const uint8_t[]){ 11, 0, 0, 0, HVL_9P_TCLUNK, 1, 0, 1, 0, 0, 0 }, 11);
 		CHECK_EQ(hvl_vq_drv_add(&v0.vq, &sg, 1, 0, &v0), 0);
 		hvl_vdev_kick(&v0.vdev, HVL_9P_REQQ, &v0.vq);
 		for (rc = 0; rc < 200 && !hvl_vdev_needs_reset(&v0.vdev); rc++)

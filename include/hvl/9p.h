@@ -6,16 +6,21 @@
  *
  * Two layers:
  *   - struct hvl_9p: the client (paths, fids, open files, errno-style
- *     returns) over any struct hvl_9p_transport, i.e. a function that sends
- *     one T-message and returns its R-message.  Tests run the same client
- *     over a socket to other 9P servers (diod).
+ *     returns) over any struct hvl_9p_transport: up to HVL_9P_SLOTS
+ *     request slots, each a T/R buffer pair, submitted and completed
+ *     separately.  Tests run the same client over a socket to other 9P
+ *     servers (diod).
  *   - struct hvl_9p_virtio: the virtio-9p transport (one request queue,
  *     buffers carved from the device's data area).
  *
- * No allocation, no recursion; every call waits at most the timeout given
- * at mount (hvl_9p_set_timeout).  One request is in flight at a time; after
- * a timeout the request's buffers may still belong to the device, so the
- * transport refuses further requests (-EIO) until it is reopened.
+ * Everything but large reads and writes is one request at a time.  A read
+ * or write longer than one message is split into Tread/Twrite pieces with
+ * up to nslots of them in flight (the next piece is copied into its slot
+ * while the server works on the previous ones), then collected in order.
+ * No allocation, no recursion; every wait for an answer lasts at most the
+ * timeout given at mount (hvl_9p_set_timeout).  After a timeout the
+ * buffers may still belong to the device, so the transport refuses further
+ * requests (-EIO) until it is reopened.
  * Not thread-safe: one caller at a time per struct hvl_9p.
  *
  * Errors are negative errno values of the local C library (the Linux
@@ -56,16 +61,31 @@
 #define HVL_9P_S_IFREG 0100000u
 #define HVL_9P_S_IFLNK 0120000u
 
+/* Request slots of one transport: requests a client keeps in flight at most. */
+#define HVL_9P_SLOTS 4u
+
 /*
- * A transport: send the T-message of @tlen bytes in @tx, wait up to
- * @timeout_ms for the R-message and leave it in @rx, its length in *@rlen.
- * Returns 0 or a negative errno.  @tx/@rx hold @bufsize bytes each.
+ * A transport with @nslots (1..HVL_9P_SLOTS) request slots; slot s owns the
+ * T-message buffer tx[s] and the R-message buffer rx[s], @bufsize bytes each.
+ *   submit: send the T-message of @tlen bytes in tx[@slot] (a slot not in
+ *           flight); returns without waiting for the answer (a stream
+ *           transport may wait up to @timeout_ms for the bytes to go out).
+ *   wait:   wait up to @timeout_ms for the answer to any slot in flight and
+ *           leave it in rx[*@slot], its length in *@rlen.  Answers may come
+ *           in any order: virtio matches them by the chain's cookie, a
+ *           stream transport by tag (an answer with no request of that tag
+ *           in flight is -EPROTO).
+ * Both return 0 or a negative errno.  After a failed wait (timeout, broken
+ * device, malformed answer) slots may still belong to the server: the
+ * transport refuses every later call (-EIO) until it is reopened.
  */
 struct hvl_9p_transport {
-	int (*rpc)(void *ctx, uint32_t tlen, uint32_t *rlen, uint32_t timeout_ms);
+	int (*submit)(void *ctx, uint32_t slot, uint32_t tlen, uint32_t timeout_ms);
+	int (*wait)(void *ctx, uint32_t *slot, uint32_t *rlen, uint32_t timeout_ms);
 	void *ctx;
-	uint8_t *tx;
-	uint8_t *rx;
+	uint8_t *tx[HVL_9P_SLOTS];
+	uint8_t *rx[HVL_9P_SLOTS];
+	uint32_t nslots;
 	uint32_t bufsize;
 };
 
@@ -102,9 +122,11 @@ struct hvl_9p {
 	struct hvl_9p_transport t;
 	uint32_t msize;           /* negotiated */
 	uint32_t timeout_ms;
-	uint16_t tag;
+	uint16_t tag;             /* last tag handed out */
+	uint16_t stag[HVL_9P_SLOTS]; /* tag of each slot's request */
 	uint8_t mounted;
-	uint32_t wlen;            /* T-message being built */
+	uint32_t wslot;           /* slot of the T-message being built */
+	uint32_t wlen;
 	uint8_t wbad;
 	struct hvl_9p_file f[HVL_9P_MAX_FILES];
 	uint64_t rpcs, errors;
@@ -129,13 +151,22 @@ void hvl_9p_set_timeout(struct hvl_9p *c, uint32_t timeout_ms);
  */
 int hvl_9p_open(struct hvl_9p *c, const char *path, uint32_t flags, uint32_t mode);
 int hvl_9p_close(struct hvl_9p *c, int fd);
-/* Read/write up to @len bytes at the file position; bytes done or -errno. */
+/*
+ * Read/write up to @len bytes at the file position, as POSIX read/write:
+ * returns the bytes done from the start of @buf (the position moves by as
+ * much), or -errno if nothing was done.  More than msize - 24 bytes go as
+ * several Tread/Twrite pieces, up to nslots in flight (one at a time for
+ * O_APPEND); the count ends at the first short or failed piece (a read at
+ * end of file, a write the server cut short or refused).  Pieces after
+ * that one were sent too: a write may have changed bytes past the
+ * returned count, a read may have filled @buf past it.
+ */
 long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len);
 long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len);
 /*
  * Zero-copy read: one Tread of up to min(@len, msize - 24) bytes at the file
  * position; *@data points at the bytes inside the transport's response
- * buffer (shared memory for virtio), valid until the next call on @c.
+ * buffer of slot 0 (shared memory for virtio), valid until the next call on @c.
  * Returns the byte count (0 at end of file) or -errno.
  */
 long hvl_9p_read_zc(struct hvl_9p *c, int fd, const void **data, size_t len);
@@ -163,9 +194,11 @@ struct hvl_9p_virtio {
 	struct hvl_vdev vdev;
 	struct hvl_vq_drv vq;
 	struct hvl_9p_transport t;     /* pass to hvl_9p_mount */
-	uint8_t *tx, *rx;
-	uint64_t tx_bus, rx_bus;
+	uint8_t *tx[HVL_9P_SLOTS], *rx[HVL_9P_SLOTS];
+	uint64_t tx_bus[HVL_9P_SLOTS], rx_bus[HVL_9P_SLOTS];
 	uint32_t bufsize;
+	uint32_t nslots;               /* slots carved (1..HVL_9P_SLOTS) */
+	uint8_t busy[HVL_9P_SLOTS];    /* posted; the answer is not taken yet */
 	char tag[HVL_9P_TAG_MAX + 1u]; /* mount tag from config space */
 	uint8_t is_open;
 	uint8_t stuck;                 /* a request timed out: reopen */
@@ -174,14 +207,21 @@ struct hvl_9p_virtio {
 
 /* Bookkeeping bytes hvl_9p_virtio_open() needs for a queue of @qsize. */
 #define HVL_9P_VIRTIO_STORAGE(qsize) HVL_VQ_DRV_STORAGE(qsize)
-/* Largest message buffer the transport carves (each way). */
+/* Largest message buffer the transport carves (each way, per slot). */
 #define HVL_9P_VIRTIO_BUF_MAX (1024u * 1024u + 4096u)
+/* Smallest buffer worth a slot of its own: below it, fewer, larger slots. */
+#define HVL_9P_VIRTIO_SLOT_MIN (64u * 1024u)
 
 /*
- * Start the @nth virtio-9p device of @r (static start) and carve one
- * request and one response buffer, each up to HVL_9P_VIRTIO_BUF_MAX bytes,
- * from its data area.  @storage holds HVL_9P_VIRTIO_STORAGE(queue size).
- * Then hvl_9p_mount(&client, &v->t, ...).  Returns 0 or -errno.
+ * Start the @nth virtio-9p device of @r (static start) and carve, for each
+ * of up to HVL_9P_SLOTS request slots, one request and one response buffer
+ * from its data area: all 2 x nslots buffers equal, each as large as the
+ * area allows up to HVL_9P_VIRTIO_BUF_MAX.  Fewer slots are carved when
+ * buffers would fall below HVL_9P_VIRTIO_SLOT_MIN, or when the queue has
+ * fewer than 2 descriptors per slot; the data area must hold at least two
+ * buffers of HVL_9P_MSIZE_MIN.  @storage holds
+ * HVL_9P_VIRTIO_STORAGE(queue size).  Then hvl_9p_mount(&client, &v->t,
+ * ...).  Returns 0 or -errno.
  */
 int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t nth,
 		       void *storage, size_t len);

@@ -17,7 +17,10 @@
  * chain's writable buffer when it is one piece (the usual case: Rread data
  * lands in shared memory with no extra copy), else built privately and
  * scattered.  File I/O is a bounded synchronous call on the device thread:
- * one message at a time, at most msize bytes.
+ * one message at a time, at most msize bytes.  The remote may have several
+ * requests in flight (one per client slot, each its own chain and tag):
+ * they are served one after the other in ring order, each answered into
+ * its own chain, so nothing here depends on how many are outstanding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,7 +117,6 @@ static void p9_queue(struct hvl_dev *d, unsigned q)
 	struct p9dev *p = d->priv;
 	struct hvl_vq_dev *vq;
 	unsigned budget = P9_BUDGET;
-	int pushed = 0;
 
 	if (q != HVL_9P_REQQ || !hvl_dev_live(d))
 		return;
@@ -141,10 +143,13 @@ static void p9_queue(struct hvl_dev *d, unsigned q)
 		if (n == 0)
 			return;
 		hvl_vq_dev_push(vq, p->c.head, n);
-		pushed = 1;
-	}
-	if (pushed)
+		/*
+		 * Interrupt per answer (EVENT_IDX still decides): a client with
+		 * several requests in flight refills a slot while we serve the
+		 * next chain, instead of sleeping until the whole batch is done.
+		 */
 		hvl_dev_vq_interrupt(d, q);
+	}
 }
 
 static void p9_poll(struct hvl_dev *d)

@@ -9,7 +9,8 @@
  *
  * Fids: 1 is the root, 2 and 3 are scratch fids for path operations
  * (always clunked before the call returns), 16 + n belongs to open file n.
- * Directories and name operations are in 9p_names.c.
+ * Directories and name operations are in 9p_names.c, reads and writes
+ * (pipelined across the transport's slots) in 9p_io.c.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -30,7 +31,7 @@ void p9c_put(struct hvl_9p *c, uint64_t v, uint32_t n)
 		return;
 	}
 	for (i = 0u; i < n; i++)
-		c->t.tx[c->wlen + i] = (uint8_t)(v >> (8u * i));
+		c->t.tx[c->wslot][c->wlen + i] = (uint8_t)(v >> (8u * i));
 	c->wlen += n;
 }
 
@@ -40,7 +41,7 @@ void p9c_put_bytes(struct hvl_9p *c, const void *b, uint32_t n)
 		c->wbad = 1u;
 		return;
 	}
-	(void)memcpy(&c->t.tx[c->wlen], b, n);
+	(void)memcpy(&c->t.tx[c->wslot][c->wlen], b, n);
 	c->wlen += n;
 }
 
@@ -54,15 +55,27 @@ void p9c_put_str(struct hvl_9p *c, const char *s, size_t n)
 	p9c_put_bytes(c, s, (uint32_t)n);
 }
 
-/* Start a T-message of @type. */
-void p9c_begin(struct hvl_9p *c, uint8_t type)
+/*
+ * Start a T-message of @type in @slot.  Tags count up from 0 and wrap
+ * below NOTAG; at most HVL_9P_SLOTS requests are in flight, so the tags
+ * in flight are always distinct.
+ */
+void p9c_begin_slot(struct hvl_9p *c, uint32_t slot, uint8_t type)
 {
+	c->wslot = slot;
 	c->wlen = 0u;
 	c->wbad = 0u;
 	p9c_put(c, 0u, 4u);
 	p9c_put(c, type, 1u);
 	c->tag = (uint16_t)((c->tag + 1u) & 0x7fffu); /* never NOTAG */
+	c->stag[slot] = c->tag;
 	p9c_put(c, c->tag, 2u);
+}
+
+/* Single requests always use slot 0. */
+void p9c_begin(struct hvl_9p *c, uint8_t type)
+{
+	p9c_begin_slot(c, 0u, type);
 }
 
 /* Fields wider than 8 bytes are only skipped: their value is never used. */
@@ -117,36 +130,40 @@ static int map_errno(uint32_t e)
 	}
 }
 
-/*
- * Send the message built so far and check the answer's frame.  Returns 0
- * with @r over the body (after the header), a mapped -errno for Rlerror,
- * or -EIO/-EPROTO for a malformed answer.
- */
-int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
+/* Fill in the size field of the T-message built in c->wslot and submit it. */
+int p9c_submit(struct hvl_9p *c)
 {
-	uint32_t rlen = 0u, size;
-	uint8_t rtype;
-	uint16_t rtag;
-	int rc;
+	uint8_t *tx = c->t.tx[c->wslot];
 
 	if (c->wbad != 0u)
 		return -ENAMETOOLONG; /* the request does not fit in msize */
-	c->t.tx[0] = (uint8_t)c->wlen;
-	c->t.tx[1] = (uint8_t)(c->wlen >> 8);
-	c->t.tx[2] = (uint8_t)(c->wlen >> 16);
-	c->t.tx[3] = (uint8_t)(c->wlen >> 24);
+	tx[0] = (uint8_t)c->wlen;
+	tx[1] = (uint8_t)(c->wlen >> 8);
+	tx[2] = (uint8_t)(c->wlen >> 16);
+	tx[3] = (uint8_t)(c->wlen >> 24);
 	c->rpcs++;
-	rc = c->t.rpc(c->t.ctx, c->wlen, &rlen, c->timeout_ms);
-	if (rc != 0)
-		return rc;
-	r->p = c->t.rx;
+	return c->t.submit(c->t.ctx, c->wslot, c->wlen, c->timeout_ms);
+}
+
+/*
+ * Check the frame of the answer of @rlen bytes in @slot to a T-message of
+ * @type.  Returns 0 with @r over the body (after the header), a mapped
+ * -errno for Rlerror, or -EPROTO for a malformed answer.
+ */
+int p9c_check(struct hvl_9p *c, uint32_t slot, uint8_t type, uint32_t rlen, struct rdr *r)
+{
+	uint32_t size;
+	uint8_t rtype;
+	uint16_t rtag;
+
+	r->p = c->t.rx[slot];
 	r->len = (rlen < c->msize) ? rlen : c->msize;
 	r->off = 0u;
 	r->bad = 0u;
 	size = (uint32_t)p9c_get(r, 4u);
 	rtype = (uint8_t)p9c_get(r, 1u);
 	rtag = (uint16_t)p9c_get(r, 2u);
-	if (r->bad != 0u || size != r->len || rtag != c->tag)
+	if (r->bad != 0u || size != r->len || rtag != c->stag[slot])
 		return -EPROTO;
 	if (rtype == HVL_9P_RLERROR) {
 		uint32_t e = (uint32_t)p9c_get(r, 4u);
@@ -155,6 +172,27 @@ int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
 		return (r->bad != 0u) ? -EPROTO : map_errno(e);
 	}
 	return (rtype == (uint8_t)(type + 1u)) ? 0 : -EPROTO;
+}
+
+/*
+ * Send the message built so far (slot 0) and wait for its answer.  Returns
+ * 0 with @r over the body, a mapped -errno for Rlerror, or -EIO/-EPROTO/
+ * -ETIMEDOUT from the transport or for a malformed answer.
+ */
+int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
+{
+	uint32_t rlen = 0u, slot = 0u;
+	int rc;
+
+	rc = p9c_submit(c);
+	if (rc != 0)
+		return rc;
+	rc = c->t.wait(c->t.ctx, &slot, &rlen, c->timeout_ms);
+	if (rc != 0)
+		return rc;
+	if (slot != c->wslot)
+		return -EPROTO; /* only this slot is in flight: a transport bug */
+	return p9c_check(c, slot, type, rlen, r);
 }
 
 int p9c_clunk(struct hvl_9p *c, uint32_t fid)
@@ -309,22 +347,25 @@ int hvl_9p_mount(struct hvl_9p *c, const struct hvl_9p_transport *t, const char 
 		 uint32_t uid, uint32_t timeout_ms)
 {
 	struct rdr r;
-	uint32_t msize;
+	uint32_t msize, i;
 	uint16_t vl;
 	int rc;
 
-	if (c == NULL || t == NULL || t->rpc == NULL || t->tx == NULL || t->rx == NULL ||
-	    t->bufsize < HVL_9P_MSIZE_MIN)
+	if (c == NULL || t == NULL || t->submit == NULL || t->wait == NULL || t->nslots == 0u ||
+	    t->nslots > HVL_9P_SLOTS || t->bufsize < HVL_9P_MSIZE_MIN)
 		return -EINVAL;
+	for (i = 0u; i < t->nslots; i++)
+		if (t->tx[i] == NULL || t->rx[i] == NULL)
+			return -EINVAL;
 	(void)memset(c, 0, sizeof(*c));
 	c->t = *t;
 	c->msize = t->bufsize;
 	c->timeout_ms = (timeout_ms != 0u) ? timeout_ms : HVL_9P_DEFAULT_TIMEOUT_MS;
 	p9c_begin(c, HVL_9P_TVERSION);
 	/* Tversion carries NOTAG. */
-	c->t.tx[5] = 0xffu;
-	c->t.tx[6] = 0xffu;
-	c->tag = HVL_9P_NOTAG;
+	c->t.tx[0][5] = 0xffu;
+	c->t.tx[0][6] = 0xffu;
+	c->stag[0] = HVL_9P_NOTAG;
 	p9c_put(c, c->msize, 4u);
 	p9c_put_str(c, "9P2000.L", 8u);
 	rc = p9c_rpc(c, HVL_9P_TVERSION, &r);
@@ -469,121 +510,6 @@ int hvl_9p_close(struct hvl_9p *c, int fd)
 		return -EBADF;
 	f->used = 0u;
 	return p9c_clunk(c, f->fid);
-}
-
-/*
- * Largest data payload of one Tread/Twrite: msize less the 24 bytes
- * Linux and diod reserve (P9_IOHDRSZ), whatever the message's own header.
- */
-#define IO_HDR 24u
-static uint32_t io_max(const struct hvl_9p *c, uint32_t hdr)
-{
-	(void)hdr;
-	return c->msize - IO_HDR;
-}
-
-long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len)
-{
-	struct hvl_9p_file *f = p9c_file_of(c, fd);
-	uint8_t *dst = buf;
-	size_t done = 0u;
-
-	if (f == NULL || f->is_dir != 0u)
-		return -EBADF;
-	if (len > (size_t)0x7fffffff)
-		len = (size_t)0x7fffffff;
-	/* Each pass moves at least one byte or ends: bounded by @len. */
-	while (done < len) {
-		uint32_t want = io_max(c, HVL_9P_IOHDR), got;
-		struct rdr r;
-		int rc;
-
-		if ((size_t)want > len - done)
-			want = (uint32_t)(len - done);
-		p9c_begin(c, HVL_9P_TREAD);
-		p9c_put(c, f->fid, 4u);
-		p9c_put(c, f->pos, 8u);
-		p9c_put(c, want, 4u);
-		rc = p9c_rpc(c, HVL_9P_TREAD, &r);
-		if (rc != 0)
-			return (done > 0u) ? (long)done : (long)rc;
-		got = (uint32_t)p9c_get(&r, 4u);
-		if (r.bad != 0u || got > want || got > r.len - r.off)
-			return -EPROTO;
-		(void)memcpy(&dst[done], &r.p[r.off], got);
-		done += got;
-		f->pos += got;
-		if (got < want)
-			break; /* end of file */
-	}
-	return (long)done;
-}
-
-long hvl_9p_read_zc(struct hvl_9p *c, int fd, const void **data, size_t len)
-{
-	struct hvl_9p_file *f = p9c_file_of(c, fd);
-	uint32_t want = 0u, got;
-	struct rdr r;
-	int rc;
-
-	if (f == NULL || f->is_dir != 0u || data == NULL)
-		return -EBADF;
-	*data = NULL;
-	if (c->msize > IO_HDR)
-		want = io_max(c, HVL_9P_IOHDR);
-	if ((size_t)want > len)
-		want = (uint32_t)len;
-	p9c_begin(c, HVL_9P_TREAD);
-	p9c_put(c, f->fid, 4u);
-	p9c_put(c, f->pos, 8u);
-	p9c_put(c, want, 4u);
-	rc = p9c_rpc(c, HVL_9P_TREAD, &r);
-	if (rc != 0)
-		return (long)rc;
-	got = (uint32_t)p9c_get(&r, 4u);
-	if (r.bad != 0u || got > want || got > r.len - r.off)
-		return -EPROTO;
-	/* The data stays where the device wrote it: in the response buffer. */
-	/* cppcheck-suppress autoVariables ; r.p points into c's response buffer, not into r */
-	*data = &r.p[r.off];
-	f->pos += got;
-	return (long)got;
-}
-
-long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len)
-{
-	struct hvl_9p_file *f = p9c_file_of(c, fd);
-	const uint8_t *src = buf;
-	size_t done = 0u;
-
-	if (f == NULL || f->is_dir != 0u)
-		return -EBADF;
-	if (len > (size_t)0x7fffffff)
-		len = (size_t)0x7fffffff;
-	while (done < len) {
-		uint32_t want = io_max(c, HVL_9P_TWRITE_HDR), got;
-		struct rdr r;
-		int rc;
-
-		if ((size_t)want > len - done)
-			want = (uint32_t)(len - done);
-		p9c_begin(c, HVL_9P_TWRITE);
-		p9c_put(c, f->fid, 4u);
-		p9c_put(c, f->pos, 8u);
-		p9c_put(c, want, 4u);
-		p9c_put_bytes(c, &src[done], want);
-		rc = p9c_rpc(c, HVL_9P_TWRITE, &r);
-		if (rc != 0)
-			return (done > 0u) ? (long)done : (long)rc;
-		got = (uint32_t)p9c_get(&r, 4u);
-		if (r.bad != 0u || got > want)
-			return -EPROTO;
-		if (got == 0u)
-			return (done > 0u) ? (long)done : -EIO;
-		done += got;
-		f->pos += got;
-	}
-	return (long)done;
 }
 
 /* Tgetattr on @fid into @st. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private to the remote 9P client (9p.c: messages, mount, files;
- * 9p_names.c: directories and names).  Not part of the public API.
+ * 9p_names.c: directories and names; 9p_io.c: reads and writes).  Not
+ * part of the public API.
  */
 #ifndef HVL_REMOTE_9P_PRIV_H
 #define HVL_REMOTE_9P_PRIV_H
@@ -29,11 +30,16 @@ struct rdr {
 void p9c_put(struct hvl_9p *c, uint64_t v, uint32_t n);
 void p9c_put_bytes(struct hvl_9p *c, const void *b, uint32_t n);
 void p9c_put_str(struct hvl_9p *c, const char *s, size_t n);
-/* Start a T-message of @type with the next tag. */
+/* Start a T-message of @type with the next tag, in slot 0 / in @slot. */
 void p9c_begin(struct hvl_9p *c, uint8_t type);
+void p9c_begin_slot(struct hvl_9p *c, uint32_t slot, uint8_t type);
 /* Next @n bytes of the R-message as a little-endian number (0 and r->bad past the end). */
 uint64_t p9c_get(struct rdr *r, uint32_t n);
-/* Send the T-message; 0 with @r over the R body, or a negative errno (Rlerror mapped). */
+/* Submit the T-message built in c->wslot without waiting; 0 or a negative errno. */
+int p9c_submit(struct hvl_9p *c);
+/* Check @slot's answer (@rlen bytes) to @type: 0 with @r over the R body, or -errno. */
+int p9c_check(struct hvl_9p *c, uint32_t slot, uint8_t type, uint32_t rlen, struct rdr *r);
+/* Send the T-message in slot 0 and wait: 0 with @r over the R body, or -errno (Rlerror mapped). */
 int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r);
 int p9c_clunk(struct hvl_9p *c, uint32_t fid);
 /* Walk @path (or its parent, returning the last name) into @newfid. */

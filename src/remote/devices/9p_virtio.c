@@ -3,9 +3,11 @@
  * virtio-9p transport for the remote's 9P client (device ID 9, "9P
  * transport"): one request queue; each request is a chain of the
  * device-readable T-message buffer followed by the device-writable
- * R-message buffer.  Both buffers are carved once from the device's data
- * area; one request is in flight at a time, so the chain always uses the
- * same two buffers.
+ * R-message buffer.  The buffers are carved once from the device's data
+ * area, one pair per request slot; a slot's chain always uses its own
+ * pair, and its cookie (the slot's busy flag) tells the answers apart:
+ * the device may use chains in any order (virtio 1.2 §2.7.14), ours
+ * happens to answer in order.
  *
  * Config space is read once at open: le16 tag_len then the tag
  * (VIRTIO_9P_MOUNT_TAG).  The used length the device reports is checked by
@@ -61,41 +63,61 @@ static int v9_wait(struct hvl_9p_virtio *v, uint64_t start, uint32_t timeout_ms)
 	}
 }
 
-static int v9_rpc(void *ctx, uint32_t tlen, uint32_t *rlen, uint32_t timeout_ms)
+static int v9_submit(void *ctx, uint32_t slot, uint32_t tlen, uint32_t timeout_ms)
 {
 	struct hvl_9p_virtio *v = ctx;
 	struct hvl_sg sg[2];
-	uint64_t start;
+	int rc;
+
+	(void)timeout_ms; /* posting never waits: a slot always has its descriptors */
+	if (v->is_open == 0u || v->stuck != 0u)
+		return -EIO;
+	if (slot >= v->nslots || v->busy[slot] != 0u || tlen > v->bufsize || tlen < HVL_9P_HDR)
+		return -EINVAL;
+	if (v9_broken(v) != 0)
+		return -EIO;
+	sg[0].addr = v->tx_bus[slot];
+	sg[0].len = tlen;
+	sg[1].addr = v->rx_bus[slot];
+	sg[1].len = v->bufsize;
+	rc = hvl_vq_drv_add(&v->vq, sg, 1u, 1u, &v->busy[slot]);
+	if (rc != 0)
+		return rc;
+	v->busy[slot] = 1u;
+	hvl_vdev_kick(&v->vdev, HVL_9P_REQQ, &v->vq);
+	return 0;
+}
+
+static int v9_wait_any(void *ctx, uint32_t *slot, uint32_t *rlen, uint32_t timeout_ms)
+{
+	struct hvl_9p_virtio *v = ctx;
+	uint32_t len = 0u, i, any = 0u;
 	void *cookie;
-	uint32_t len = 0u;
 	int rc;
 
 	if (v->is_open == 0u || v->stuck != 0u)
 		return -EIO;
-	if (tlen > v->bufsize || tlen < HVL_9P_HDR)
-		return -EINVAL;
-	if (v9_broken(v) != 0)
-		return -EIO;
-	sg[0].addr = v->tx_bus;
-	sg[0].len = tlen;
-	sg[1].addr = v->rx_bus;
-	sg[1].len = v->bufsize;
-	rc = hvl_vq_drv_add(&v->vq, sg, 1u, 1u, v);
-	if (rc != 0)
-		return rc;
-	hvl_vdev_kick(&v->vdev, HVL_9P_REQQ, &v->vq);
-	start = hvl_remote_now(v->vdev.r);
-	rc = v9_wait(v, start, timeout_ms);
+	for (i = 0u; i < v->nslots; i++)
+		any |= v->busy[i];
+	if (any == 0u)
+		return -EINVAL; /* nothing in flight: the caller's bug */
+	rc = v9_wait(v, hvl_remote_now(v->vdev.r), timeout_ms);
 	if (rc != 0) {
-		/* The device may still own both buffers: no more requests until reopened. */
+		/* The device may still own the buffers: no more requests until reopened. */
 		v->stuck = 1u;
 		return rc;
 	}
 	cookie = hvl_vq_drv_get_used(&v->vq, &len);
-	if (cookie != v) {
+	/* The ring checked the used id; the cookie must still be one of our busy slots. */
+	for (i = 0u; i < v->nslots; i++)
+		if (cookie == (void *)&v->busy[i] && v->busy[i] != 0u)
+			break;
+	if (i == v->nslots) {
 		v->stuck = 1u;
 		return -EIO;
 	}
+	v->busy[i] = 0u;
+	*slot = i;
 	*rlen = len;
 	return 0;
 }
@@ -117,29 +139,50 @@ static int v9_read_tag(struct hvl_9p_virtio *v)
 	return rc;
 }
 
-/* Two equal buffers, 8-byte aligned, as large as the data area allows. */
+/*
+ * 2 x nslots equal buffers, 8-byte aligned, as large as the data area
+ * allows (up to HVL_9P_VIRTIO_BUF_MAX): every slot can carry a full msize.
+ * Rather fewer slots than buffers below HVL_9P_VIRTIO_SLOT_MIN, where the
+ * per-message cost would eat what the pipelining gains; and never more
+ * slots than the queue has descriptor pairs.
+ */
 static int v9_carve(struct hvl_9p_virtio *v)
 {
 	void *local;
-	uint64_t bus, size, half;
+	uint64_t bus, size, per = 0u;
+	uint32_t n = HVL_9P_SLOTS, i;
 
 	hvl_vdev_data_area(&v->vdev, &local, &bus, &size);
-	half = (size / 2u) & ~(uint64_t)7u;
-	if (half > HVL_9P_VIRTIO_BUF_MAX)
-		half = HVL_9P_VIRTIO_BUF_MAX;
-	if (half < HVL_9P_MSIZE_MIN)
+	if (n > v->vq.num / 2u)
+		n = v->vq.num / 2u;
+	if (n == 0u)
+		n = 1u; /* a one-descriptor queue fails at the first request, as before */
+	for (; n > 0u; n--) {
+		per = (size / (2u * (uint64_t)n)) & ~(uint64_t)7u;
+		if (per > HVL_9P_VIRTIO_BUF_MAX)
+			per = HVL_9P_VIRTIO_BUF_MAX;
+		if (per >= HVL_9P_VIRTIO_SLOT_MIN || n == 1u)
+			break;
+	}
+	if (per < HVL_9P_MSIZE_MIN)
 		return -ENOSPC;
-	v->bufsize = (uint32_t)half;
-	v->tx = local;
-	v->rx = &v->tx[half];
-	v->tx_bus = bus;
-	v->rx_bus = bus + half;
+	v->bufsize = (uint32_t)per;
+	v->nslots = n;
+	for (i = 0u; i < n; i++) {
+		uint64_t at = 2u * (uint64_t)i * per;
+
+		v->tx[i] = &((uint8_t *)local)[at];
+		v->rx[i] = &((uint8_t *)local)[at + per];
+		v->tx_bus[i] = bus + at;
+		v->rx_bus[i] = bus + at + per;
+	}
 	return 0;
 }
 
 int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t nth,
 		       void *storage, size_t len)
 {
+	uint32_t i;
 	int rc;
 
 	if (v == NULL || r == NULL || storage == NULL)
@@ -165,10 +208,14 @@ int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t n
 	}
 	hvl_vq_drv_disable_cb(&v->vq);
 	v->is_open = 1u;
-	v->t.rpc = v9_rpc;
+	v->t.submit = v9_submit;
+	v->t.wait = v9_wait_any;
 	v->t.ctx = v;
-	v->t.tx = v->tx;
-	v->t.rx = v->rx;
+	for (i = 0u; i < v->nslots; i++) {
+		v->t.tx[i] = v->tx[i];
+		v->t.rx[i] = v->rx[i];
+	}
+	v->t.nslots = v->nslots;
 	v->t.bufsize = v->bufsize;
 	return 0;
 }
@@ -191,6 +238,8 @@ int hvl_9p_virtio_close(struct hvl_9p_virtio *v)
 	for (i = 0u; i < v->vq.num; i++)
 		if (hvl_vq_drv_detach_unused(&v->vq) == NULL)
 			break;
+	for (i = 0u; i < HVL_9P_SLOTS; i++)
+		v->busy[i] = 0u;
 	v->is_open = 0u;
 	v->stuck = 0u;
 	return rc;
