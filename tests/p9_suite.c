@@ -288,7 +288,8 @@ static void integrity(struct hvl_9p *c, const char *path, uint64_t total)
  */
 static void pipelined(struct hvl_9p *c, const char *base)
 {
-	uint32_t chunk = c->msize - 24u;
+	/* The client's piece size (9p_io.c piece_max): msize - 24, in whole pages from 8 KiB. */
+	uint32_t chunk = c->msize - 24u >= 8192u ? (c->msize - 24u) & ~4095u : c->msize - 24u;
 	size_t total = 5u * (size_t)chunk + 4321u, cap = total + 4u * (size_t)chunk, i;
 	uint8_t *model = calloc(1, cap), *got = calloc(1, cap), *src = malloc(cap);
 	char p[HVL_9P_PATH_MAX];

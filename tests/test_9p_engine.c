@@ -610,6 +610,52 @@ static void test_readonly(const struct p9_export *ex)
 	p9_sess_destroy(&s);
 }
 
+/*
+ * p9_handle_write: a Twrite whose data stays outside the private header
+ * copy (the virtio transport's path).  The data written is the tail's; a
+ * count past the tail, or any other message with bytes in a tail, is EPROTO.
+ */
+static void test_split_write(struct p9_sess *s)
+{
+	static const char data[] = "split write data";
+	uint32_t e = 0, n, fid = 40;
+	char got[64];
+
+	version(s, 65536); /* a fresh session: fid 0 the root again */
+	CHECK_EQ(attach(s, 0, &e), HVL_9P_TATTACH + 1);
+	CHECK_EQ(walk1(s, 0, fid, NULL, &e), HVL_9P_TWALK + 1);
+	CHECK_EQ(lcreate(s, fid, "split.txt", HVL_9P_O_RDWR, &e), HVL_9P_TLCREATE + 1);
+	m_begin(HVL_9P_TWRITE, 11);
+	m_le(fid, 4);
+	m_le(0, 8);
+	m_le(sizeof(data) - 1, 4);
+	CHECK_EQ(mlen, HVL_9P_TWRITE_HDR);
+	n = HVL_9P_TWRITE_HDR + (uint32_t)sizeof(data) - 1;
+	msg[0] = (uint8_t)n;
+	n = p9_handle_write(s, msg, mlen, (const uint8_t *)data, sizeof(data) - 1, resp, sizeof(resp));
+	CHECK(n == 11 && resp[4] == HVL_9P_TWRITE + 1 && le(resp + 7, 4) == sizeof(data) - 1);
+	CHECK_EQ(readf(s, fid, got, sizeof(got) - 1), (int)sizeof(data) - 1);
+	CHECK(strcmp(got, data) == 0);
+	/* A count beyond the bytes that arrived. */
+	m_begin(HVL_9P_TWRITE, 12);
+	m_le(fid, 4);
+	m_le(0, 8);
+	m_le(100, 4);
+	msg[0] = (uint8_t)(HVL_9P_TWRITE_HDR + 5);
+	n = p9_handle_write(s, msg, mlen, (const uint8_t *)data, 5, resp, sizeof(resp));
+	CHECK(n == 11 && resp[4] == HVL_9P_RLERROR && le(resp + 7, 4) == HVL_9P_EPROTO);
+	/* A size claiming more than header + tail. */
+	msg[0] = (uint8_t)(HVL_9P_TWRITE_HDR + 6);
+	n = p9_handle_write(s, msg, mlen, (const uint8_t *)data, 5, resp, sizeof(resp));
+	CHECK(n == 11 && resp[4] == HVL_9P_RLERROR && le(resp + 7, 4) == HVL_9P_EPROTO);
+	/* Not a Twrite, but bytes in the tail: refused. */
+	m_begin(HVL_9P_TCLUNK, 13);
+	msg[0] = 11;
+	n = p9_handle_write(s, msg, mlen, (const uint8_t *)"\x28\0\0\0", 4, resp, sizeof(resp));
+	CHECK(n == 11 && resp[4] == HVL_9P_RLERROR && le(resp + 7, 4) == HVL_9P_EPROTO);
+	CHECK_EQ(fid_op(s, HVL_9P_TCLUNK, fid, &e), HVL_9P_TCLUNK + 1);
+}
+
 int main(void)
 {
 	char dir[4096], p[4200], q[4200];
@@ -667,6 +713,7 @@ int main(void)
 	test_remove_rename(&s);
 	test_rename_race(&s);
 	test_malformed(&s);
+	test_split_write(&s);
 	p9_sess_destroy(&s);
 	test_readonly(&rox);
 

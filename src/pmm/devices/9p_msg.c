@@ -14,11 +14,17 @@
 
 #include "9p_srv.h"
 
-/* Bounds-checked little-endian reader over one message. */
+/*
+ * Bounds-checked little-endian reader over one message.  @tail, when set,
+ * holds the message's bytes after @len: only a Twrite's data may come from
+ * there (p9_handle_write, where the data stays in shared memory).
+ */
 struct rd {
 	const uint8_t *p;
 	uint32_t len, off;
 	int bad;
+	const uint8_t *tail;
+	uint32_t tail_len;
 };
 
 /* Bounded writer into the response space. */
@@ -248,7 +254,10 @@ static uint32_t do_write(struct p9_sess *s, struct rd *r, struct wr *w, uint16_t
 	int rc;
 
 	count = rd32(r);
-	data = rd_take(r, count);
+	if (r->tail != NULL && !r->bad && r->off == r->len)
+		data = count <= r->tail_len ? r->tail : NULL; /* the data right after the header */
+	else
+		data = rd_take(r, count);
 	if (r->bad || data == NULL)
 		return rlerror(w, tag, HVL_9P_EPROTO);
 	rc = p9_fs_write(s, fid, off, data, count, &done);
@@ -565,9 +574,11 @@ static uint32_t dispatch(struct p9_sess *s, uint8_t type, struct rd *r, struct w
 	}
 }
 
-uint32_t p9_handle(struct p9_sess *s, const uint8_t *req, uint32_t len, uint8_t *resp, uint32_t cap)
+/* Both entry points: @len bytes at @req, then @tail_len more at @tail (only for a Twrite). */
+static uint32_t handle(struct p9_sess *s, const uint8_t *req, uint32_t len, const uint8_t *tail,
+		       uint32_t tail_len, uint8_t *resp, uint32_t cap)
 {
-	struct rd r = { req, len, 0, 0 };
+	struct rd r = { req, len, 0, 0, NULL, 0 };
 	struct wr w = { resp, cap, 0, 0 };
 	uint32_t size, n;
 	uint8_t type;
@@ -580,9 +591,15 @@ uint32_t p9_handle(struct p9_sess *s, const uint8_t *req, uint32_t len, uint8_t 
 	tag = rd16(&r);
 	s->msgs++;
 	/* The size field must describe exactly what arrived (transports cut at size). */
-	if (size < HVL_9P_HDR || size > len) {
+	if (size < HVL_9P_HDR || size > len + (uint64_t)tail_len ||
+	    (tail != NULL && size > len && type != HVL_9P_TWRITE)) {
 		s->errors++;
 		return rlerror(&w, tag, HVL_9P_EPROTO);
+	}
+	if (tail != NULL && size > len) {
+		r.tail = tail;
+		r.tail_len = size - len;
+		size = len;
 	}
 	r.len = size;
 	if (s->msize != 0 && w.cap > s->msize)
@@ -596,4 +613,15 @@ uint32_t p9_handle(struct p9_sess *s, const uint8_t *req, uint32_t len, uint8_t 
 	else
 		n = dispatch(s, type, &r, &w, tag);
 	return n;
+}
+
+uint32_t p9_handle(struct p9_sess *s, const uint8_t *req, uint32_t len, uint8_t *resp, uint32_t cap)
+{
+	return handle(s, req, len, NULL, 0, resp, cap);
+}
+
+uint32_t p9_handle_write(struct p9_sess *s, const uint8_t *hdr, uint32_t hlen, const uint8_t *data,
+			 uint32_t dlen, uint8_t *resp, uint32_t cap)
+{
+	return handle(s, hdr, hlen, data, dlen, resp, cap);
 }

@@ -78,6 +78,17 @@ void p9_sess_destroy(struct p9_sess *s);
  * device or drops the connection).  Never reads @resp.
  */
 uint32_t p9_handle(struct p9_sess *s, const uint8_t *req, uint32_t len, uint8_t *resp, uint32_t cap);
+/*
+ * The same for a Twrite whose data is left where it arrived: @hdr[0..@hlen)
+ * is the private copy of the message's first bytes (its whole header,
+ * HVL_9P_TWRITE_HDR), @data[0..@dlen) the rest of the readable bytes,
+ * written to the file without a copy (opaque bytes: reading them while the
+ * peer changes them only changes what is written).  Any other type, or a
+ * size that needs bytes past the header for anything but the data, is
+ * Rlerror(EPROTO).
+ */
+uint32_t p9_handle_write(struct p9_sess *s, const uint8_t *hdr, uint32_t hlen, const uint8_t *data,
+			 uint32_t dlen, uint8_t *resp, uint32_t cap);
 
 /* Fid table (9p_fid.c), for 9p_fs.c. */
 struct p9_fid *p9_fid_get(struct p9_sess *s, uint32_t fid);

@@ -13,7 +13,8 @@
  * same export also on a socket, see 9p_sock.c).
  *
  * The readable part is copied into a private buffer before the engine looks
- * at it (read once, STYLE 7).  The response is written straight into the
+ * at it (read once, STYLE 7); a Twrite's data, opaque bytes, is written to
+ * the file from shared memory without that copy.  The response is written straight into the
  * chain's writable buffer when it is one piece (the usual case: Rread data
  * lands in shared memory with no extra copy), else built privately and
  * scattered.  File I/O is a bounded synchronous call on the device thread:
@@ -93,11 +94,32 @@ static uint32_t serve(struct p9dev *p, struct hvl_dev *d)
 			     c->head, c->n_out, c->n_in);
 		return 0;
 	}
-	len = gather(c, p->req, p->ex.msize_max);
 	cap = c->in_len < p->ex.msize_max ? c->in_len : p->ex.msize_max;
 	/* One writable piece: answer in place (the engine never reads it back). */
 	out = c->iov[c->n_out].len >= cap ? c->iov[c->n_out].base : p->resp;
-	n = p9_handle(&p->sess, p->req, len, out, cap);
+	/*
+	 * A Twrite in one readable buffer (as the remote library sends it):
+	 * only its header is copied; the data goes from shared memory straight
+	 * to the file, saving a copy of every byte written.  Anything else is
+	 * copied whole.  Either way the engine decodes one private copy only.
+	 */
+	len = 0;
+	if (c->n_out == 1 && c->iov[0].len > HVL_9P_TWRITE_HDR) {
+		len = gather(c, p->req, HVL_9P_TWRITE_HDR);
+		if (p->req[4] != HVL_9P_TWRITE)
+			len = 0;
+	}
+	if (len != 0) {
+		uint32_t dlen = (c->iov[0].len < p->ex.msize_max ? c->iov[0].len : p->ex.msize_max) -
+				HVL_9P_TWRITE_HDR;
+
+		n = p9_handle_write(&p->sess, p->req, len,
+				    (const uint8_t *)c->iov[0].base + HVL_9P_TWRITE_HDR, dlen, out, cap);
+		len += dlen;
+	} else {
+		len = gather(c, p->req, p->ex.msize_max);
+		n = p9_handle(&p->sess, p->req, len, out, cap);
+	}
 	if (n == 0) {
 		hvl_dev_fail(d, HVL_BROKEN_REQUEST,
 			     "9p chain %u: no room for a response (%u writable bytes) or no header",

@@ -2,11 +2,11 @@
 /*
  * Reads and writes of the remote 9P client (include/hvl/9p.h).
  *
- * A call longer than one message is split into pieces of msize - 24 bytes,
- * each its own Tread/Twrite in one of the transport's slots.  Up to nslots
- * pieces are in flight: while the server works on piece k, the client
- * copies piece k + 1 into the next slot and submits it, and an answered
- * slot is refilled with the next piece at once.  Answers may arrive in any
+ * A call longer than one message is split into pieces of up to msize - 24
+ * bytes (piece_max), each its own Tread/Twrite in one of the transport's
+ * slots.  Up to nslots pieces are in flight: while the server works on
+ * piece k, the client copies piece k + 1 into the next slot and submits
+ * it, and an answered slot is refilled with the next piece at once.  Answers may arrive in any
  * order (a threaded server such as diod), so each one is checked and
  * recorded in its slot, and the pieces are counted strictly in file order:
  * the count ends at the first piece that failed or came back short (end of
@@ -35,6 +35,19 @@
 static uint32_t io_max(const struct hvl_9p *c)
 {
 	return c->msize - IO_HDR;
+}
+
+/*
+ * Bytes per piece of a split call: io_max, down to a multiple of 4 KiB
+ * when that leaves at least 4 KiB: with msize = 2^k + a little, a 1 MiB
+ * call is then 2^(20-k) whole pieces (no tiny last one), and each piece
+ * starts on a page boundary of the server's file when the call does.
+ */
+static uint32_t piece_max(const struct hvl_9p *c)
+{
+	uint32_t n = io_max(c);
+
+	return (n >= 2u * 4096u) ? (n & ~(uint32_t)4095u) : n;
 }
 
 /* One read or write on its way through the slots. */
@@ -140,7 +153,7 @@ static long pipe_run(struct pipe *p)
 	int sub_err = 0;
 	uint32_t iter;
 
-	p->chunk = io_max(c);
+	p->chunk = piece_max(c);
 	p->npieces = (uint32_t)((p->len + p->chunk - 1u) / p->chunk);
 	p->depth = c->t.nslots;
 	if (p->depth > HVL_9P_SLOTS)
