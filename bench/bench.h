@@ -263,6 +263,9 @@ struct p9_result {
 	double p9_read_zc_mbs;                    /* hvl_9p_read_zc: data left in shared memory */
 	double fsync_ms;                          /* the 9p write's closing fsync */
 	double small_p9, small_p9_poll, small_direct; /* create + write 100 B + close, per second */
+	uint32_t nslots;                          /* client request slots (pieces in flight) */
+	double direct_over_mbs;                   /* write() over an existing file, no O_TRUNC */
+	double p9_over_mbs, p9_over_poll_mbs;     /* the same through hvl_9p_write, doorbell / busy-poll */
 };
 
 /*

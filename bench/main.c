@@ -221,6 +221,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: hvl-bench [--quick] [--iters N] [--msgs N] [--idle-ms N] [--spin-us N]\n"
 		"                 [--busy-poll-us N] [--pmm PATH] [--blk-mib N] [--p9-mib N] [--json FILE]\n"
+		"                 [--only p9]\n"
 		"  Driver and device run as two processes pinned to CPUs 0 and 1, sharing a memfd\n"
 		"  that each maps at a different address.\n"
 		"  --quick           short run (a few seconds; used by ctest bench_quick)\n"
@@ -237,6 +238,7 @@ static void usage(FILE *f)
 		"  --blk-mib N       block modes: image size in MiB (default 256, --quick 32)\n"
 		"  --p9-mib N        9p modes: file size in MiB (default 64, --quick 16)\n"
 		"  --json FILE       also write the results as JSON\n"
+		"  --only p9         run and print the 9p modes only (about 30 s; no JSON)\n"
 		"Timing targets print PASS/MISS; they never change the exit status.\n", 5u);
 }
 
@@ -286,7 +288,7 @@ int main(int argc, char **argv)
 	const char *json = NULL;
 	unsigned total, r, m;
 	FILE *js = NULL;
-	int i, quick = 0, failed = 0;
+	int i, quick = 0, failed = 0, only_p9 = 0;
 
 	memset(&b, 0, sizeof b);
 	b.iters = 50000;
@@ -317,6 +319,9 @@ int main(int argc, char **argv)
 			b.net_frames = 20000;
 		} else if (strcmp(argv[i], "--pmm") == 0 && i + 1 < argc) {
 			b.pmm_path = argv[++i];
+		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && strcmp(argv[i + 1], "p9") == 0) {
+			only_p9 = 1;
+			i++;
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
 			json = argv[++i];
 		} else if (opt_num(argc, argv, &i, "--iters", 500, 100000000ull, &x)) {
@@ -347,6 +352,11 @@ int main(int argc, char **argv)
 	b.ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (b.ncpu < 2)
 		fprintf(stderr, "hvl-bench: warning: only %d CPU online, running unpinned\n", b.ncpu);
+	if (only_p9) {
+		failed = run_p9_modes(&b, &rp.p9) != 0;
+		print_p9(&rp.p9);
+		return failed ? 1 : 0;
+	}
 	b.memfd = memfd_create("hvl-bench", MFD_CLOEXEC);
 	if (b.memfd < 0 || ftruncate(b.memfd, SHM_SIZE) != 0) {
 		perror("memfd");
