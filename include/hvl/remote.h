@@ -62,6 +62,7 @@ struct hvl_remote {
 	uint32_t ndev;                      /* validated copy of device_count */
 	uint32_t pmm_epoch;                 /* PMM epoch at attach */
 	uint32_t hb_last;                   /* heartbeat tracking */
+	uint8_t polled;                     /* poll doorbell: notify every publish, no fence */
 	uint64_t hb_changed_ms;
 };
 

@@ -125,6 +125,13 @@ void hvl_vq_dev_push(struct hvl_vq_dev *vq, uint16_t head, uint32_t len);
  */
 int hvl_vq_dev_need_interrupt(struct hvl_vq_dev *vq);
 
+/*
+ * Record the pushes as signalled without reading the driver's suppression
+ * state (no full fence): for regions that interrupt after every batch
+ * anyway (the poll doorbell).  Returns 1 if anything was pushed since.
+ */
+int hvl_vq_dev_mark_signalled(struct hvl_vq_dev *vq);
+
 /* True if the driver has made chains available that we have not popped. */
 int hvl_vq_dev_has_work(struct hvl_vq_dev *vq);
 

@@ -91,6 +91,14 @@ int hvl_vq_drv_add(struct hvl_vq_drv *vq, const struct hvl_sg *sg, unsigned n_ou
 int hvl_vq_drv_kick_prepare(struct hvl_vq_drv *vq);
 
 /*
+ * Publish added chains without looking at the device's suppression state
+ * (no full fence): for regions where every publish is notified anyway
+ * (the poll doorbell, where a notification is two plain stores).
+ * Returns 1 if anything new was published.
+ */
+int hvl_vq_drv_publish(struct hvl_vq_drv *vq);
+
+/*
  * Take one used chain.  Returns its cookie and stores the used length in
  * *len, or NULL when none is pending.  A used id that is out of range or not
  * outstanding, or a length above what was posted, marks the queue broken and

@@ -168,6 +168,7 @@ static int create_devices(struct hvl_pmm_region *rg)
 		if (rc != 0)
 			return rc;
 		pd->dev.now_ms = hvl_pmm_now_ms;
+		pd->dev.polled = rg->cfg->doorbell == HVL_DOORBELL_POLL ? 1u : 0u;
 		pd->dev.kicker = rg->notifier;
 		rg->ndev++;
 		hvl_logf(&rg->pmm->log, HVL_LOG_INFO,

@@ -93,6 +93,12 @@ int hvl_remote_attach(struct hvl_remote *r, void *base, uint64_t size,
 			return rc;
 	}
 	r->pmm_epoch = hvl_le32_once(&r->hdr->epoch);
+	/*
+	 * Poll doorbell: nobody sleeps, a notification is two plain stores,
+	 * so every publish is notified and the suppression check (a full
+	 * fence and a read of a line the PMM writes) is skipped.
+	 */
+	r->polled = (hvl_le32_once(&r->hdr->doorbell_kind) == HVL_DOORBELL_POLL) ? 1u : 0u;
 	r->hb_last = hvl_le32_once(&r->hdr->heartbeat);
 	r->hb_changed_ms = hvl_remote_now(r);
 	hvl_le32_set(&r->hdr->remote_seen_epoch, r->pmm_epoch);

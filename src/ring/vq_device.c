@@ -432,6 +432,14 @@ void hvl_vq_dev_push(struct hvl_vq_dev *vq, uint16_t head, uint32_t len)
 	flush(vq, &vq->used->idx, sizeof(hvl_le16));
 }
 
+int hvl_vq_dev_mark_signalled(struct hvl_vq_dev *vq)
+{
+	if (vq == NULL || vq->used == NULL || vq->signalled_used == vq->used_idx)
+		return 0;
+	vq->signalled_used = vq->used_idx;
+	return 1;
+}
+
 int hvl_vq_dev_need_interrupt(struct hvl_vq_dev *vq)
 {
 	uint16_t old_idx;

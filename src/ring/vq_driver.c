@@ -279,6 +279,18 @@ int hvl_vq_drv_add(struct hvl_vq_drv *vq, const struct hvl_sg *sg, unsigned n_ou
 	return 0;
 }
 
+int hvl_vq_drv_publish(struct hvl_vq_drv *vq)
+{
+	if (vq == NULL || vq->slot == NULL || vq->num_added == 0u)
+		return 0;
+	/* The same release store as in kick_prepare (§2.7.13.3), then nothing to decide. */
+	hvl_le16_release(&vq->avail->idx, vq->avail_idx);
+	flush(vq, &vq->avail->idx, sizeof(hvl_le16));
+	vq->kicked_idx = vq->avail_idx;
+	vq->num_added = 0u;
+	return 1;
+}
+
 int hvl_vq_drv_kick_prepare(struct hvl_vq_drv *vq)
 {
 	uint16_t old_idx;

@@ -243,6 +243,11 @@ void hvl_vdev_notify(struct hvl_vdev *v, unsigned q)
 
 void hvl_vdev_kick(struct hvl_vdev *v, unsigned q, struct hvl_vq_drv *vq)
 {
+	if (v->r->polled != 0u) {
+		if (hvl_vq_drv_publish(vq) != 0)
+			hvl_vdev_notify(v, q);
+		return;
+	}
 	if (hvl_vq_drv_kick_prepare(vq) != 0)
 		hvl_vdev_notify(v, q);
 }

@@ -90,6 +90,7 @@ struct hvl_dev {
 	struct hvl_notifier to_remote;     /* rings the remote's doorbell */
 	struct hvl_notifier kicker;        /* wakes our own device thread (optional) */
 	uint32_t kick_pending;             /* set by hvl_dev_kick(), any thread (atomic) */
+	uint8_t polled;                    /* poll doorbell: interrupt every batch, no fence */
 	const struct hvl_logger *log;
 	struct hvl_ratelimit rl;
 	uint64_t (*now_ms)(void);
