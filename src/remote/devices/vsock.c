@@ -211,10 +211,20 @@ long hvl_vsock_send(struct hvl_vsock *v, int sd, const void *buf, size_t len, ui
 	deadline = vsk_deadline(v, timeout_ms);
 	for (;;) {
 		int added = 0;
-		int rc = hvl_vsock_pump(v);
+		int rc;
 
-		if (rc != 0)
-			return rc;
+		/*
+		 * With credit and a free transmit buffer the packet goes out
+		 * first: incoming packets wait for the next call (this is half
+		 * of a polled round trip).  Otherwise take in what the device
+		 * sent (credit updates, used buffers) before deciding.
+		 */
+		if (vsk_peer_credit(s) == 0u || v->tx_nfree == 0u || v->any_pend != 0u ||
+		    hvl_vsock_broken(v) != 0) {
+			rc = hvl_vsock_pump(v);
+			if (rc != 0)
+				return rc;
+		}
 		rc = sock_err(s);
 		if (rc == 0 && ((s->local_shut & HVL_VSOCK_SHUTDOWN_SEND) != 0u ||
 				(s->peer_shut & HVL_VSOCK_SHUTDOWN_RCV) != 0u))
@@ -269,10 +279,14 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		return -EINVAL;
 	deadline = vsk_deadline(v, timeout_ms);
 	for (;;) {
-		int rc = hvl_vsock_pump(v);
+		int rc;
 
-		if (rc != 0)
-			return rc;
+		/* Data already buffered is returned without a pass over the rings. */
+		if (s->rcount == 0u) {
+			rc = hvl_vsock_pump(v);
+			if (rc != 0)
+				return rc;
+		}
 		if (s->rcount > 0u) {
 			uint32_t n = (len < s->rcount) ? (uint32_t)len : s->rcount;
 			uint32_t first = s->rcap - s->rhead;
