@@ -100,6 +100,7 @@ struct hvl_vsockd {
 	struct hvl_vsockd_sock *socks;
 	uint32_t nsocks;
 	uint32_t next_port;
+	uint32_t last;            /* conn_find()'s last hit */
 	struct hvl_vsockd_chain txc, evc;
 	struct hvl_vsockd_chain rxc[HVL_VSOCKD_RX_AHEAD];
 	uint8_t nrxc;             /* receive chains held, rxc[0..nrxc) */

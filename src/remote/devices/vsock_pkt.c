@@ -492,6 +492,15 @@ int hvl_vsock_pump(struct hvl_vsock *v)
 		if (b == NULL)
 			break;
 		hvl_cache_invalidate(v->vdev.r->cfg.cache, v->vdev.r->cfg.cache_ctx, b->local, ulen);
+#if defined(__GNUC__)
+		/*
+		 * A small packet spans a few cache lines the device just wrote:
+		 * ask for all of them now, not one after another as the header
+		 * and then the payload are read.
+		 */
+		for (uint32_t off = 64u; off < ulen && off < 512u; off += 64u)
+			__builtin_prefetch(&b->local[off]);
+#endif
 		on_packet(v, b->local, ulen);
 		if (vsk_rx_post(v, b) != 0)
 			return -EIO;
