@@ -239,6 +239,11 @@ struct vsock_result {
 	uint64_t bytes;               /* stream length */
 	struct rtt rtt_poll, rtt_db;  /* 64 B: remote spins / sleeps */
 	double vs_mbs, unix_mbs;      /* stream MB/s, and the UNIX stream socket's of the same run */
+	/* The same modes with the Linux program serving the device itself (hvl_vsockd). */
+	int d_ok;
+	struct rtt d_rtt_poll, d_rtt_db;
+	struct rtt d_spin;            /* raw spin, measured between the polled round trips */
+	double d_mbs;
 };
 
 /*

@@ -124,6 +124,21 @@ static void json_pmm(const struct report *rp, FILE *js)
 		p->con.what);
 }
 
+/* The round-trip table: the baselines every ratio of the run refers to. */
+static void print_rtts(const struct report *rp)
+{
+	unsigned i;
+
+	printf("\n%-12s %10s %10s  %s\n", "round trip", "median ns", "p99 ns", "what");
+	for (i = 0; i < NRTT; i++) {
+		if (!rp->r[i].ok)
+			printf("%-12s %10s %10s  %s\n", rp->r[i].name, "FAILED", "-", rp->r[i].what);
+		else
+			printf("%-12s %10llu %10llu  %s\n", rp->r[i].name, (unsigned long long)rp->r[i].median,
+			       (unsigned long long)rp->r[i].p99, rp->r[i].what);
+	}
+}
+
 static void print_report(const struct bench *b, const struct report *rp, FILE *js)
 {
 	const struct rtt *spin = &rp->r[0], *fx = &rp->r[1], *so = &rp->r[2], *po = &rp->r[3], *dbl = &rp->r[4];
@@ -136,14 +151,7 @@ static void print_report(const struct bench *b, const struct report *rp, FILE *j
 	};
 	unsigned i;
 
-	printf("\n%-12s %10s %10s  %s\n", "round trip", "median ns", "p99 ns", "what");
-	for (i = 0; i < NRTT; i++) {
-		if (!rp->r[i].ok)
-			printf("%-12s %10s %10s  %s\n", rp->r[i].name, "FAILED", "-", rp->r[i].what);
-		else
-			printf("%-12s %10llu %10llu  %s\n", rp->r[i].name, (unsigned long long)rp->r[i].median,
-			       (unsigned long long)rp->r[i].p99, rp->r[i].what);
-	}
+	print_rtts(rp);
 	if (dbl->ok)
 		printf("%-12s doorbell syscalls (wakes + waits) per round trip: driver %.3f, device %.3f "
 		       "(futex baseline: 2 per side)\n", "", dbl->drv_wakes, dbl->dev_wakes);
@@ -221,7 +229,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: hvl-bench [--quick] [--iters N] [--msgs N] [--idle-ms N] [--spin-us N]\n"
 		"                 [--busy-poll-us N] [--pmm PATH] [--blk-mib N] [--p9-mib N] [--json FILE]\n"
-		"                 [--only p9]\n"
+		"                 [--only p9|vsock|rpmsg]\n"
 		"  Driver and device run as two processes pinned to CPUs 0 and 1, sharing a memfd\n"
 		"  that each maps at a different address.\n"
 		"  --quick           short run (a few seconds; used by ctest bench_quick)\n"
@@ -239,6 +247,7 @@ static void usage(FILE *f)
 		"  --p9-mib N        9p modes: file size in MiB (default 64, --quick 16)\n"
 		"  --json FILE       also write the results as JSON\n"
 		"  --only p9         run and print the 9p modes only (about 30 s; no JSON)\n"
+		"  --only vsock|rpmsg  the round-trip baselines, then that section only (no JSON)\n"
 		"Timing targets print PASS/MISS; they never change the exit status.\n", 5u);
 }
 
@@ -288,7 +297,7 @@ int main(int argc, char **argv)
 	const char *json = NULL;
 	unsigned total, r, m;
 	FILE *js = NULL;
-	int i, quick = 0, failed = 0, only_p9 = 0;
+	int i, quick = 0, failed = 0, only_p9 = 0, only_vsock = 0, only_rpmsg = 0;
 
 	memset(&b, 0, sizeof b);
 	b.iters = 50000;
@@ -321,6 +330,12 @@ int main(int argc, char **argv)
 			b.pmm_path = argv[++i];
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && strcmp(argv[i + 1], "p9") == 0) {
 			only_p9 = 1;
+			i++;
+		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && strcmp(argv[i + 1], "vsock") == 0) {
+			only_vsock = 1;
+			i++;
+		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && strcmp(argv[i + 1], "rpmsg") == 0) {
+			only_rpmsg = 1;
 			i++;
 		} else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
 			json = argv[++i];
@@ -408,6 +423,20 @@ int main(int argc, char **argv)
 			summarize(all[m], total, &rp.r[m]);
 	rp.r[4].drv_wakes = (double)drv_sys / (double)((b.iters + b.warmup) * b.rounds);
 	rp.r[4].dev_wakes = (double)dev_sys / (double)((b.iters + b.warmup) * b.rounds);
+	if (only_vsock || only_rpmsg) {
+		if (only_vsock)
+			failed = run_vsock_modes(&b, &rp.vsock) != 0;
+		else
+			failed = run_rpmsg_modes(&b, &rp.rpmsg) != 0;
+		print_rtts(&rp);
+		if (only_vsock)
+			print_vsock(&rp.vsock, &rp.r[0], &rp.r[2]);
+		else
+			print_rpmsg(&rp.rpmsg, &rp.r[0], &rp.r[2], &rp.r[1]);
+		for (m = 0; m < NRTT; m++)
+			free(all[m]);
+		return failed ? 1 : 0;
+	}
 
 	rp.ow[0].name = "polled";
 	rp.ow[0].what = "(both sides spin, no notifications)";
