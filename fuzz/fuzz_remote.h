@@ -9,7 +9,10 @@
  *
  * Window layout (WIN_SIZE bytes at bus FZR_WIN_BUS): static queue q at
  * q * FZR_QBLOCK (descriptors, avail at +1024, used at +1216; up to 64
- * entries), the data area from FZR_DATA_OFF to the end.
+ * entries), the data area from FZR_DATA_OFF to the end.  A target whose
+ * device page and window are laid out by someone else (fuzz_vsockd: a
+ * devhost region) describes them with fzr_attach() instead of fzr_alloc();
+ * the helpers below use the struct's win_bus, win_size and data_off.
  */
 #ifndef HVL_FUZZ_REMOTE_H
 #define HVL_FUZZ_REMOTE_H
@@ -32,9 +35,12 @@
 #define FZR_MAXQ     4u
 
 struct fz_remote {
-	uint8_t *arena; /* guard | page | guard | window | guard */
+	uint8_t *arena; /* guard | page | guard | window | guard (NULL: attached) */
 	uint8_t *page;
 	uint8_t *win;
+	uint64_t win_bus;
+	uint32_t win_size;
+	uint32_t data_off;  /* data area, from the window's start */
 	struct hvl_dev *d;
 	uint32_t status_written; /* OR of every status value the driver wrote */
 	uint8_t drv_snap[HVL_DEVPAGE_SIZE - HVL_DRV_AREA_OFFSET];
@@ -56,10 +62,31 @@ static inline void fzr_alloc(struct fz_remote *r)
 	ASAN_POISON_MEMORY_REGION(r->arena, FZR_GUARD);
 	ASAN_POISON_MEMORY_REGION(r->page + HVL_DEVPAGE_SIZE, FZR_GUARD);
 	ASAN_POISON_MEMORY_REGION(r->win + FZR_WIN_SIZE, FZR_GUARD);
+	r->win_bus = FZR_WIN_BUS;
+	r->win_size = FZR_WIN_SIZE;
+	r->data_off = FZR_DATA_OFF;
+}
+
+/*
+ * Use a device page and window that exist already (mapped by the code under
+ * test): @win_size bytes at bus @win_bus, the data area at @data_off of it.
+ */
+static inline void fzr_attach(struct fz_remote *r, struct hvl_dev *d, uint8_t *page, uint8_t *win,
+			      uint64_t win_bus, uint32_t win_size, uint32_t data_off)
+{
+	r->arena = NULL;
+	r->d = d;
+	r->page = page;
+	r->win = win;
+	r->win_bus = win_bus;
+	r->win_size = win_size;
+	r->data_off = data_off;
 }
 
 static inline void fzr_free(struct fz_remote *r)
 {
+	if (r->arena == NULL)
+		return;
 	ASAN_UNPOISON_MEMORY_REGION(r->arena, fzr_arena_size());
 	free(r->arena);
 	r->arena = NULL;
@@ -117,25 +144,34 @@ static inline void fzr_notify(struct fz_remote *r, unsigned q)
 	hvl_le32_release(&fzr_drv(r)->notify[q], hvl_le32_get(&fzr_drv(r)->notify[q]) + 1u);
 }
 
+/* What fzr_after() compares with: taken before the device code runs. */
+struct fzr_snap {
+	uint32_t seq, seen;
+};
+
+static inline void fzr_before(struct fz_remote *r, struct fzr_snap *s)
+{
+	s->seq = hvl_le32_get(&fzr_drv(r)->txn_seq);
+	s->seen = r->d->txn_seen;
+	memcpy(r->drv_snap, r->page + HVL_DRV_AREA_OFFSET, sizeof(r->drv_snap));
+}
+
 /*
- * Service the device once and check the transport invariants every
- * device-level target shares: the driver area is never written, an applied
- * transaction is acknowledged, NEEDS_RESET iff a violation was recorded,
- * status bits are the driver's (plus NEEDS_RESET), DRIVER_OK implies
- * FEATURES_OK, features are a subset of the offer, live rings are inside
- * the window.
+ * Check the transport invariants every device-level target shares, after
+ * device code ran: the driver area is never written, an applied transaction
+ * is acknowledged (only if @served: the device looked at its transactions),
+ * NEEDS_RESET iff a violation was recorded, status bits are the driver's
+ * (plus NEEDS_RESET), DRIVER_OK implies FEATURES_OK, features are a subset
+ * of the offer, live rings are inside the window.
  */
-static inline void fzr_service(struct fz_remote *r, int all)
+static inline void fzr_after(struct fz_remote *r, const struct fzr_snap *s, int served)
 {
 	struct hvl_dev *d = r->d;
-	uint32_t seq = hvl_le32_get(&fzr_drv(r)->txn_seq);
-	uint32_t seen = d->txn_seen;
+	uint32_t seq = s->seq, seen = s->seen;
 	unsigned q;
 
-	memcpy(r->drv_snap, r->page + HVL_DRV_AREA_OFFSET, sizeof(r->drv_snap));
-	(void)hvl_dev_service(d, all);
 	FZ_CHECK(memcmp(r->drv_snap, r->page + HVL_DRV_AREA_OFFSET, sizeof(r->drv_snap)) == 0);
-	if (seq != seen) {
+	if (served && seq != seen) {
 		FZ_CHECK(d->txn_seen == seq);
 		FZ_CHECK(hvl_le32_get(&fzr_ext(r)->txn_ack) == seq);
 	}
@@ -156,10 +192,20 @@ static inline void fzr_service(struct fz_remote *r, int all)
 			continue;
 		FZ_CHECK(q < d->st.num_queues);
 		FZ_CHECK(n >= 1u && n <= d->st.queue_num_max[q] && (n & (n - 1u)) == 0u);
-		FZ_CHECK(fz_inside(dq->vq.desc, hvl_vring_desc_size(n), r->win, FZR_WIN_SIZE));
-		FZ_CHECK(fz_inside(dq->vq.avail, hvl_vring_avail_size(n), r->win, FZR_WIN_SIZE));
-		FZ_CHECK(fz_inside(dq->vq.used, hvl_vring_used_size(n), r->win, FZR_WIN_SIZE));
+		FZ_CHECK(fz_inside(dq->vq.desc, hvl_vring_desc_size(n), r->win, r->win_size));
+		FZ_CHECK(fz_inside(dq->vq.avail, hvl_vring_avail_size(n), r->win, r->win_size));
+		FZ_CHECK(fz_inside(dq->vq.used, hvl_vring_used_size(n), r->win, r->win_size));
 	}
+}
+
+/* Service the device once (hvl_dev_service) and check as fzr_after() does. */
+static inline void fzr_service(struct fz_remote *r, int all)
+{
+	struct fzr_snap s;
+
+	fzr_before(r, &s);
+	(void)hvl_dev_service(r->d, all);
+	fzr_after(r, &s, 1);
 }
 
 static inline void fzr_txn_serve(struct fz_remote *r, uint32_t off, uint32_t val)
@@ -188,10 +234,10 @@ static inline void fzr_bring_up(struct fz_remote *r, uint64_t feat)
 /* Store up to 31 fuzzed bytes anywhere in the window: rings, tables, data. */
 static inline void fzr_scribble_window(struct fz_remote *r, struct fz *f)
 {
-	uint32_t off = fz_u16(f) % FZR_WIN_SIZE, len = fz_u8(f) % 32u;
+	uint32_t off = fz_u16(f) % r->win_size, len = fz_u8(f) % 32u;
 
-	if (len > FZR_WIN_SIZE - off)
-		len = FZR_WIN_SIZE - off;
+	if (len > r->win_size - off)
+		len = r->win_size - off;
 	(void)fz_bytes(f, r->win + off, len);
 }
 
@@ -264,7 +310,7 @@ static inline void fzr_post_chain(struct fz_remote *r, struct fz *f)
 	uint8_t wmask = fz_u8(f);
 
 	for (k = 0; k < n; k++) {
-		addr[k] = FZR_WIN_BUS + FZR_DATA_OFF + (uint64_t)(fz_u8(f) % 32u) * 128u;
+		addr[k] = r->win_bus + r->data_off + (uint64_t)(fz_u8(f) % 32u) * 128u;
 		len[k] = (fz_u8(f) % 128u) + 1u;
 		flags[k] = ((wmask >> k) & 1u) != 0u ? HVL_VRING_DESC_F_WRITE : 0u;
 	}
@@ -279,7 +325,7 @@ static inline void fzr_check_chain(const struct fz_remote *r, const struct hvl_c
 
 	FZ_CHECK((unsigned)c->n_out + c->n_in <= c->cap);
 	for (k = 0; k < (unsigned)c->n_out + c->n_in; k++) {
-		FZ_CHECK(fz_inside(c->iov[k].base, c->iov[k].len, r->win, FZR_WIN_SIZE));
+		FZ_CHECK(fz_inside(c->iov[k].base, c->iov[k].len, r->win, r->win_size));
 		if (k < c->n_out)
 			out += c->iov[k].len;
 		else
