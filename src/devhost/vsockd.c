@@ -843,6 +843,14 @@ int hvl_vsockd_connect(struct hvl_vsockd *v, int sd, uint32_t port, uint32_t tim
 		progress(v);
 	if (!vd_live(v))
 		return -ENOTCONN;
+	/*
+	 * A socket can be connected again after a reset or a refusal: nothing
+	 * of its old connection (unread bytes, counters and credit, shutdown
+	 * flags) may carry over, or the old bytes read as the new stream's and
+	 * a fwd_cnt that starts at 0 looks like one moving backwards.
+	 */
+	sock_clear(s);
+	s->state = S_CLOSED;
 	for (tries = 0; tries < 65536u; tries++) {
 		uint32_t p = v->next_port;
 
@@ -854,7 +862,6 @@ int hvl_vsockd_connect(struct hvl_vsockd *v, int sd, uint32_t port, uint32_t tim
 	}
 	if (tries == 65536u)
 		return -EADDRNOTAVAIL;
-	s->err = 0;
 	s->pport = port;
 	s->state = S_CONNECTING;
 	sock_pend(v, s, PEND_REQUEST);
