@@ -497,6 +497,113 @@ def rng_seeds():
     return s
 
 
+# ------------------------------------------------------------- fuzz_vsockd
+def vd_pkt(op, lsel=0, lidx=0, pidx=0, payload=b'', flags=0, big=None, src_cid=None,
+           lie_len=None, type_=None, fwd=None, short=None, split=0, quiet=False):
+    """fuzz_vsockd packet (packet() in fuzz_vsockd.c, in its order of reads):
+    to port 1000+lidx (lsel 1: 49152+lidx) from 2000+pidx.  big=(n, fill):
+    an n-byte payload of one byte; short: a chain of that many bytes;
+    split: 0x20 header and payload in two buffers, | 0x80 the second one
+    writable; quiet: no service pass after it."""
+    shape = split | (1 if lie_len is not None else 0) | (2 if type_ is not None else 0)
+    shape |= 16 if fwd is not None else 0
+    more = (1 if src_cid is not None else 0) | (8 if short is not None else 0)
+    out = bytes([0xc0 if quiet else 0, lsel | (op << 4), shape])
+    out += bytes([more | (4 if big is not None else 0)])
+    if src_cid is not None:
+        out += struct.pack('<Q', src_cid)
+    out += bytes([pidx, lidx])
+    if big is not None:
+        out += struct.pack('<HB', big[0], big[1])
+    else:
+        out += bytes([len(payload)]) + payload
+    if lie_len is not None:
+        out += struct.pack('<I', lie_len)
+    if type_ is not None:
+        out += struct.pack('<H', type_)
+    out += bytes([flags])
+    if fwd is not None:
+        out += struct.pack('<I', fwd)
+    if short is not None:
+        out += bytes([short - 1])
+    return out
+
+
+def vd_seeds():
+    s = {}
+    # 4 sockets, 4 KiB each, queues of 64, INDIRECT+EVENT_IDX, CID 3
+    hdr = bytes([6 | (3 << 3), 3, 0, 0])
+    RX, EV, SVC, ALL = bytes([2, 0]), bytes([3, 0]), bytes([7]), bytes([0x87])
+
+    def P(sel, sd, *rest):
+        return bytes([4, sel, sd + 1]) + bytes(rest)
+    SOCKET = P(0, 0)
+
+    def LISTEN(sd, port=0, backlog=1):
+        return P(1 | (port << 4) | ((backlog - 1) << 6), sd)
+
+    def ACCEPT(sd):
+        return P(2, sd)
+
+    def CONNECT(sd, port=0):
+        return P(3 | (port << 4), sd)
+
+    def SEND(sd, n, fill=0x61):
+        return P(4, sd) + struct.pack('<HB', n, fill)
+
+    def RECV(sd, n):
+        return P(6, sd) + struct.pack('<H', n - 1)
+
+    def SHUT(sd, how):
+        return P(8 | (how << 5), sd)
+
+    def CLOSE(sd):
+        return P(9, sd)
+
+    def POLL(*fds):
+        return P(10, 0) + bytes([len(fds)]) + b''.join(bytes([sd + 1, ev]) for sd, ev in fds)
+
+    def RESTART(feat=3):
+        return bytes([11, feat])
+    server = hdr + RX + RX + RX + EV + SVC + SOCKET + LISTEN(0, 0, 2)
+    s['seed-accept'] = (server + vd_pkt(1) + SVC + POLL((0, 1)) + ACCEPT(0) +
+                        vd_pkt(5, payload=b'hello, Linux') + RECV(1, 100) +
+                        SEND(1, 300) + RX + SVC + vd_pkt(7) + RX + ALL +
+                        vd_pkt(5, big=(3000, 0x42)) + RECV(1, 1000) + RECV(1, 4000) +
+                        vd_pkt(4, flags=3) + RECV(1, 10) + CLOSE(1) + RX + SVC + vd_pkt(3))
+    # A RESPONSE waits on the transmitq before connect (timeout 0) runs.
+    client = (hdr + RX + RX + RX + EV + SVC + SOCKET +
+              vd_pkt(2, lsel=1, quiet=True) + CONNECT(0))
+    s['seed-connect'] = (client + SEND(0, 4000) + RX + RX + SVC + SEND(0, 4000) +
+                         vd_pkt(6, lsel=1, fwd=2004) +
+                         vd_pkt(5, lsel=1, payload=b'from the remote') + POLL((0, 3)) +
+                         RECV(0, 5) + RECV(0, 100) + SHUT(0, 2) + RX + SVC +
+                         vd_pkt(4, lsel=1, flags=3) + CLOSE(0) + RX + ALL)
+    # Unread data, then the driver resets and the program connects the same socket again.
+    s['seed-reconnect'] = (client + vd_pkt(5, lsel=1, payload=b'unread') + SVC +
+                           RESTART() + RX + RX + SVC +
+                           vd_pkt(2, lsel=1, lidx=1, quiet=True) + CONNECT(0) + RECV(0, 100))
+    # The remote overruns the credit we gave (4 KiB) and lies about its fwd_cnt.
+    s['seed-credit'] = (server + vd_pkt(1) + SVC + ACCEPT(0) +
+                        vd_pkt(5, big=(2000, 1)) + vd_pkt(5, big=(2000, 2)) +
+                        vd_pkt(5, big=(2000, 3)) + ALL + RECV(1, 10) + RX + RX +
+                        vd_pkt(1, pidx=1) + SVC + ACCEPT(0) +
+                        vd_pkt(6, pidx=1, fwd=0x80000000) + ALL + SEND(2, 100) + RX + SVC)
+    # Malformed packets and chains: spoofed CID, lying len, unknown type and op,
+    # a chain shorter than a header, a split header, a writable transmit
+    # buffer, a readable receive buffer; a reset and DRIVER_OK twice.
+    s['seed-bad'] = (server + vd_pkt(1) + SVC + ACCEPT(0) +
+                     vd_pkt(5, payload=b'abcd', src_cid=9) +
+                     vd_pkt(5, payload=b'abcd', lie_len=100000) +
+                     vd_pkt(1, lidx=1, type_=9) + vd_pkt(1, lidx=1, type_=9, pidx=2) +
+                     vd_pkt(5, payload=b'x' * 50, short=17) +
+                     vd_pkt(5, payload=b'split header', split=0x20) +
+                     vd_pkt(5, payload=b'split, writable', split=0x20 | 0x80) + ALL +
+                     RESTART() + RX + bytes([2, 2]) + SVC + RESTART(0) + bytes([13]) + SVC +
+                     EV + bytes([3, 3]) + SVC)
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
@@ -513,7 +620,7 @@ GENERATORS = {'fuzz_ring': ring_seeds, 'fuzz_regs': regs_seeds,
               'fuzz_console': console_seeds, 'fuzz_blk': blk_seeds,
               'fuzz_9p': p9_seeds, 'fuzz_rpmsg': rpmsg_seeds,
               'fuzz_vsock': vsock_seeds, 'fuzz_net': net_seeds,
-              'fuzz_rng': rng_seeds}
+              'fuzz_rng': rng_seeds, 'fuzz_vsockd': vd_seeds}
 
 
 def main():
