@@ -66,6 +66,12 @@
 #define LISTEN_PORT 1000u
 #define REMOTE_PORT 2000u
 
+/* Socket states, private to vsockd.c (its enum): checked by value here. */
+#define ST_FREE        0u
+#define ST_ESTABLISHED 3u
+#define ST_LISTEN      4u
+#define ST_LAST        5u   /* S_CLOSING */
+
 struct vd_fz {
 	int debug;             /* HVL_FUZZ_DEBUG: print each program call */
 	struct fz_remote r;
@@ -109,18 +115,18 @@ static void check_table(struct vd_fz *vf)
 		uint32_t unread = s->rx_cnt - s->fwd_cnt;
 
 		FZ_CHECK(s->rbuf == vf->m.rbuf + (size_t)i * vf->per && s->rcap == vf->per);
-		FZ_CHECK(s->state <= 5u);
+		FZ_CHECK(s->state <= ST_LAST);
 		FZ_CHECK(s->rcount <= s->rcap && s->rhead < s->rcap);
 		FZ_CHECK(unread >= s->rcount && unread <= s->rcap);
 		FZ_CHECK((s->peer_shut & ~3u) == 0u && (s->local_shut & ~3u) == 0u);
 		FZ_CHECK(s->parent <= v->nsocks);
-		if (s->state == 0u)
+		if (s->state == ST_FREE)
 			FZ_CHECK(s->pend == 0u && s->rcount == 0u && s->parent == 0u);
-		if (s->state == 4u) { /* listening: its queue is its unaccepted children */
+		if (s->state == ST_LISTEN) { /* listening: its queue is its unaccepted children */
 			uint32_t n = 0;
 
 			for (j = 0; j < v->nsocks; j++)
-				if (v->socks[j].state != 0u && v->socks[j].parent == i + 1u &&
+				if (v->socks[j].state != ST_FREE && v->socks[j].parent == i + 1u &&
 				    !v->socks[j].accepted)
 					n++;
 			FZ_CHECK(n == s->nqueued && s->nqueued <= s->backlog);
@@ -197,7 +203,7 @@ static uint32_t sent_on(const struct vd_fz *vf, uint32_t lport, uint32_t pport)
 	for (i = 0; i < vf->v.nsocks; i++) {
 		const struct hvl_vsockd_sock *s = &vf->v.socks[i];
 
-		if (s->state != 0u && s->lport == lport && s->pport == pport)
+		if (s->state != ST_FREE && s->lport == lport && s->pport == pport)
 			return s->tx_cnt;
 	}
 	return 0u;
@@ -388,7 +394,7 @@ static void prog(struct vd_fz *vf, struct fz *f)
 		/* A new connection starts with nothing read, sent or shut down. */
 		if (rc == 0)
 			FZ_CHECK(v->socks[sd].rcount == 0u && v->socks[sd].peer_shut == 0u &&
-				 v->socks[sd].local_shut == 0u && v->socks[sd].state == 3u);
+				 v->socks[sd].local_shut == 0u && v->socks[sd].state == ST_ESTABLISHED);
 		break;
 	case 4:
 	case 5:
