@@ -22,6 +22,7 @@ static const struct demo_remote_step steps[] = {
 	{ "vsock", demo_vsock_remote },
 	{ "9p", demo_9p_remote },
 	{ "net", demo_net_remote },
+	{ "vsockd", demo_vsockd_remote },
 };
 
 static void usage(FILE *f)
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvl-demo-remote: --region is required (see --help)\n");
 		return 2;
 	}
+	d.region = region;
 	rc = hvl_posix_remote_open(&d.pr, region, dbsock, UINT64_MAX, d.timeout_ms);
 	if (rc != 0) {
 		fprintf(stderr, "hvl-demo-remote: cannot attach to %s: %s\n", region, strerror(-rc));

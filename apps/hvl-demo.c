@@ -43,6 +43,7 @@ static const struct demo_linux_step steps[] = {
 	{ "vsock", demo_vsock_config, demo_vsock_linux },
 	{ "9p", demo_9p_config, demo_9p_linux },
 	{ "net", demo_net_config, demo_net_linux },
+	{ "vsockd", demo_vsockd_config, demo_vsockd_linux },
 };
 
 void demo_say(const char *fmt, ...)

@@ -52,6 +52,7 @@ struct demo_linux_step {
 struct demo_remote {
 	struct hvl_posix_remote pr;
 	uint32_t timeout_ms;
+	const char *region;              /* the PMM's region file */
 };
 
 struct demo_remote_step {
@@ -118,6 +119,14 @@ int demo_rpmsg_remote(struct demo_remote *d, char *detail, size_t dlen);
 int demo_vsock_config(struct demo *d, FILE *f);
 void demo_vsock_linux(struct demo *d);
 int demo_vsock_remote(struct demo_remote *d, char *detail, size_t dlen);
+/* vsockd: hvl-demo serves a vsock device itself on a second region,
+ * "<region>.vsockd" (no PMM); the remote attaches to it too and uses the
+ * echo service on DEMO_VSOCKD_PORT. */
+#define DEMO_VSOCKD_CID  4u
+#define DEMO_VSOCKD_PORT 7000u
+int demo_vsockd_config(struct demo *d, FILE *f);
+void demo_vsockd_linux(struct demo *d);
+int demo_vsockd_remote(struct demo_remote *d, char *detail, size_t dlen);
 
 /* 9p: Linux shares a directory with DEMO_9P_IN; the remote lists it, reads
  * that file and renames its answer into DEMO_9P_OUT, which Linux reads. */
