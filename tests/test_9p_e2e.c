@@ -75,7 +75,7 @@ static int raw(struct hvl_9p_virtio *v, const uint8_t *msg, uint32_t len, uint32
 	int rc;
 
 	memcpy(v->tx[0], msg, len);
-	rc = v->t.submit(v->t.ctx, 0, len, 5000);
+	rc = v->t.submit(v->t.ctx, 0, len, v->bufsize, 5000);
 	if (rc == 0)
 		rc = v->t.wait(v->t.ctx, &slot, &rlen, 5000);
 	if (rc != 0)
@@ -84,6 +84,32 @@ static int raw(struct hvl_9p_virtio *v, const uint8_t *msg, uint32_t len, uint32
 		return -EPROTO;
 	*ecode = rlen >= 11 ? le32(v->rx[0] + 7) : 0;
 	return v->rx[0][4];
+}
+
+/*
+ * Slot 0 posted with bigsize room holds every response buffer: no other
+ * slot may go until its answer is taken, and only slot 0 may ask for it.
+ */
+static void lone_slot(struct hvl_9p_virtio *v)
+{
+	/* Tclunk of a fid nobody has: answered Rlerror, the session unchanged. */
+	static const uint8_t clunk[] = { 11, 0, 0, 0, HVL_9P_TCLUNK, 1, 0, 99, 0, 0, 0 };
+	uint32_t slot = 9, rlen = 0;
+
+	memcpy(v->tx[0], clunk, sizeof(clunk));
+	memcpy(v->tx[1], clunk, sizeof(clunk));
+	CHECK_EQ(v->t.submit(v->t.ctx, 1, sizeof(clunk), v->bigsize, 5000), -EBUSY);
+	CHECK_EQ(v->t.submit(v->t.ctx, 0, sizeof(clunk), v->bigsize + 1u, 5000), -EINVAL);
+	CHECK_EQ(v->t.submit(v->t.ctx, 0, sizeof(clunk), v->bigsize, 5000), 0);
+	CHECK_EQ(v->t.submit(v->t.ctx, 1, sizeof(clunk), v->bufsize, 5000), -EBUSY);
+	CHECK_EQ(v->t.wait(v->t.ctx, &slot, &rlen, 5000), 0);
+	CHECK_EQ(slot, 0u);
+	CHECK_EQ(v->rx[0][4], HVL_9P_TLERROR + 1u);
+	/* Given back: slot 1 goes, and slot 0 may not take every buffer while it is out. */
+	CHECK_EQ(v->t.submit(v->t.ctx, 1, sizeof(clunk), v->bufsize, 5000), 0);
+	CHECK_EQ(v->t.submit(v->t.ctx, 0, sizeof(clunk), v->bigsize, 5000), -EBUSY);
+	CHECK_EQ(v->t.wait(v->t.ctx, &slot, &rlen, 5000), 0);
+	CHECK_EQ(slot, 1u);
 }
 
 /* Hostile messages through the PMM: Rlerror each time, the device keeps working. */
@@ -194,12 +220,18 @@ static int remote_main(const char *mem, uint64_t big)
 	if (rc != 0)
 		return 2;
 	CHECK(strcmp(v0.tag, "share") == 0);
-	CHECK(v0.bufsize >= 64u * 1024u);
+	/* data_size 2080K: 4 slots of 256 KiB + 4 KiB, slot 0 alone answered across all four. */
+	CHECK_EQ(v0.nslots, 4u);
+	CHECK_EQ(v0.bufsize, 260u * 1024u);
+	CHECK_EQ(v0.bigsize, HVL_9P_VIRTIO_BUF_MAX);
 	CHECK_EQ(hvl_9p_mount(&c0, &v0.t, "", 0, 10000), 0);
+	CHECK_EQ(c0.msize, HVL_9P_VIRTIO_BUF_MAX); /* the PMM's default msize is the same */
+	CHECK_EQ(c0.slotmax, 260u * 1024u);
 	f = p9_suite(&c0, "virtio", "virtio", big, &h_passed);
 	h_failed += f;
 	escapes(&c0, "virtio");
 	remote_malformed(&v0, &c0);
+	lone_slot(&v0);
 	/* Linux reads this one after we exit. */
 	{
 		int fd = hvl_9p_open(&c0, "result.txt", HVL_O_CREAT | HVL_O_WRONLY | HVL_O_TRUNC, 0644);
@@ -348,7 +380,7 @@ int main(int argc, char **argv)
 
 	port = free_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	snprintf(opt0, sizeof(opt0), "9p:share,path=%s,listen=tcp:127.0.0.1:%d,max_fids=256", exp, port);
+	snprintf(opt0, sizeof(opt0), "9p:share,path=%s,listen=tcp:127.0.0.1:%d,max_fids=256,data_size=2080K", exp, port);
 	snprintf(rosock, sizeof(rosock), "%s/ro.sock", dir);
 	snprintf(opt1, sizeof(opt1), "9p:ro,path=%s,readonly=1,listen=unix:%s", ro, rosock);
 	{
@@ -371,8 +403,12 @@ int main(int argc, char **argv)
 	/* 2. The remote over virtio-9p. */
 	remote = fork();
 	if (remote == 0) {
+		int code;
+
 		h_passed = h_failed = 0;
-		_exit(remote_main(mem, big));
+		code = remote_main(mem, big);
+		(void)fflush(stdout); /* _exit drops what stdio still holds: the remote's lines */
+		_exit(code);
 	}
 	rc = h_wait_exit(remote, 90000);
 	CHECK_EQ(rc, 0);

@@ -14,9 +14,12 @@
  *     buffers carved from the device's data area).
  *
  * Everything but large reads and writes is one request at a time.  A read
- * or write longer than one message is split into Tread/Twrite pieces with
- * up to nslots of them in flight (the next piece is copied into its slot
- * while the server works on the previous ones), then collected in order.
+ * or write longer than one slot's message is split into Tread/Twrite
+ * pieces with up to nslots of them in flight (the next piece is copied into
+ * its slot while the server works on the previous ones), then collected in
+ * order.  A transport whose response buffers lie back to back may offer
+ * them all to slot 0 while it is alone in flight (bigsize): msize is then
+ * that size, and a zero-copy read gets one message of it.
  * No allocation, no recursion; every wait for an answer lasts at most the
  * timeout given at mount (hvl_9p_set_timeout).  After a timeout the
  * buffers may still belong to the device, so the transport refuses further
@@ -67,8 +70,14 @@
 /*
  * A transport with @nslots (1..HVL_9P_SLOTS) request slots; slot s owns the
  * T-message buffer tx[s] and the R-message buffer rx[s], @bufsize bytes each.
+ * @bigsize (0: the same as @bufsize) is the room rx[0] has while slot 0 is
+ * the only slot in flight: the virtio transport lays the response buffers
+ * out back to back, so a lone request may be answered across all of them.
  *   submit: send the T-message of @tlen bytes in tx[@slot] (a slot not in
- *           flight); returns without waiting for the answer (a stream
+ *           flight), with room for an answer of up to @rmax bytes
+ *           (<= bufsize; up to bigsize for slot 0 when no other slot is in
+ *           flight, and no other slot may be submitted until it is
+ *           answered); returns without waiting for the answer (a stream
  *           transport may wait up to @timeout_ms for the bytes to go out).
  *   wait:   wait up to @timeout_ms for the answer to any slot in flight and
  *           leave it in rx[*@slot], its length in *@rlen.  Answers may come
@@ -80,13 +89,14 @@
  * transport refuses every later call (-EIO) until it is reopened.
  */
 struct hvl_9p_transport {
-	int (*submit)(void *ctx, uint32_t slot, uint32_t tlen, uint32_t timeout_ms);
+	int (*submit)(void *ctx, uint32_t slot, uint32_t tlen, uint32_t rmax, uint32_t timeout_ms);
 	int (*wait)(void *ctx, uint32_t *slot, uint32_t *rlen, uint32_t timeout_ms);
 	void *ctx;
 	uint8_t *tx[HVL_9P_SLOTS];
 	uint8_t *rx[HVL_9P_SLOTS];
 	uint32_t nslots;
 	uint32_t bufsize;
+	uint32_t bigsize;
 };
 
 struct hvl_9p_stat {
@@ -120,7 +130,8 @@ struct hvl_9p_file {
 
 struct hvl_9p {
 	struct hvl_9p_transport t;
-	uint32_t msize;           /* negotiated */
+	uint32_t msize;           /* negotiated: the largest answer (read_zc's, in a lone slot 0) */
+	uint32_t slotmax;         /* largest message in any slot: min(msize, t.bufsize) */
 	uint32_t timeout_ms;
 	uint16_t tag;             /* last tag handed out */
 	uint16_t stag[HVL_9P_SLOTS]; /* tag of each slot's request */
@@ -133,7 +144,8 @@ struct hvl_9p {
 };
 
 /*
- * Negotiate 9P2000.L (msize = the transport's buffer size or less) and
+ * Negotiate 9P2000.L (msize = the transport's bigsize, else its bufsize, or
+ * less) and
  * attach to @aname as user @uid.  Returns 0 or -errno (-EPROTO if the
  * server does not speak 9P2000.L).
  */
@@ -154,7 +166,7 @@ int hvl_9p_close(struct hvl_9p *c, int fd);
 /*
  * Read/write up to @len bytes at the file position, as POSIX read/write:
  * returns the bytes done from the start of @buf (the position moves by as
- * much), or -errno if nothing was done.  More than msize - 24 bytes go as
+ * much), or -errno if nothing was done.  More than slotmax - 24 bytes go as
  * several Tread/Twrite pieces, up to nslots in flight (one at a time for
  * O_APPEND); the count ends at the first short or failed piece (a read at
  * end of file, a write the server cut short or refused).  Pieces after
@@ -165,7 +177,8 @@ long hvl_9p_read(struct hvl_9p *c, int fd, void *buf, size_t len);
 long hvl_9p_write(struct hvl_9p *c, int fd, const void *buf, size_t len);
 /*
  * Zero-copy read: one Tread of up to min(@len, msize - 24) bytes at the file
- * position; *@data points at the bytes inside the transport's response
+ * position, in slot 0 alone with all the room the transport gives it
+ * (bigsize); *@data points at the bytes inside the transport's response
  * buffer of slot 0 (shared memory for virtio), valid until the next call on @c.
  * Returns the byte count (0 at end of file) or -errno.
  */
@@ -197,8 +210,10 @@ struct hvl_9p_virtio {
 	uint8_t *tx[HVL_9P_SLOTS], *rx[HVL_9P_SLOTS];
 	uint64_t tx_bus[HVL_9P_SLOTS], rx_bus[HVL_9P_SLOTS];
 	uint32_t bufsize;
+	uint32_t bigsize;              /* rx[0] through rx[nslots - 1], up to BUF_MAX */
 	uint32_t nslots;               /* slots carved (1..HVL_9P_SLOTS) */
 	uint8_t busy[HVL_9P_SLOTS];    /* posted; the answer is not taken yet */
+	uint8_t lone;                  /* slot 0 is posted with bigsize room: nothing else may go */
 	char tag[HVL_9P_TAG_MAX + 1u]; /* mount tag from config space */
 	uint8_t is_open;
 	uint8_t stuck;                 /* a request timed out: reopen */
@@ -209,17 +224,24 @@ struct hvl_9p_virtio {
 #define HVL_9P_VIRTIO_STORAGE(qsize) HVL_VQ_DRV_STORAGE(qsize)
 /* Largest message buffer the transport carves (each way, per slot). */
 #define HVL_9P_VIRTIO_BUF_MAX (1024u * 1024u + 4096u)
-/* Smallest buffer worth a slot of its own: below it, fewer, larger slots. */
-#define HVL_9P_VIRTIO_SLOT_MIN (64u * 1024u)
+/*
+ * Smallest buffer worth a slot of its own (unless one slot's buffers are
+ * smaller still): below it, fewer, larger slots.
+ */
+#define HVL_9P_VIRTIO_SLOT_MIN (256u * 1024u)
 
 /*
  * Start the @nth virtio-9p device of @r (static start) and carve, for each
  * of up to HVL_9P_SLOTS request slots, one request and one response buffer
  * from its data area: all 2 x nslots buffers equal, each as large as the
- * area allows up to HVL_9P_VIRTIO_BUF_MAX.  Fewer slots are carved when
- * buffers would fall below HVL_9P_VIRTIO_SLOT_MIN, or when the queue has
- * fewer than 2 descriptors per slot; the data area must hold at least two
- * buffers of HVL_9P_MSIZE_MIN.  @storage holds
+ * area allows up to HVL_9P_VIRTIO_BUF_MAX, requests first, then the
+ * responses back to back.  As many slots as keep each buffer at least
+ * min(HVL_9P_VIRTIO_SLOT_MIN, the one-slot size), and no more than the queue
+ * has descriptor pairs for (512 KiB data area: 1 slot of 256 KiB; 2 MiB: 4
+ * of 256 KiB; 8 MiB + 32 KiB and up: 4 of 1 MiB + 4 KiB).  bigsize, what
+ * slot 0 alone may be answered into, is all the response buffers up to
+ * HVL_9P_VIRTIO_BUF_MAX.  The data area must hold at least two buffers of
+ * HVL_9P_MSIZE_MIN.  @storage holds
  * HVL_9P_VIRTIO_STORAGE(queue size).  Then hvl_9p_mount(&client, &v->t,
  * ...).  Returns 0 or -errno.
  */

@@ -26,7 +26,7 @@ void p9c_put(struct hvl_9p *c, uint64_t v, uint32_t n)
 {
 	uint32_t i;
 
-	if (c->wbad != 0u || n > c->msize - c->wlen) {
+	if (c->wbad != 0u || n > c->slotmax - c->wlen) {
 		c->wbad = 1u;
 		return;
 	}
@@ -37,7 +37,7 @@ void p9c_put(struct hvl_9p *c, uint64_t v, uint32_t n)
 
 void p9c_put_bytes(struct hvl_9p *c, const void *b, uint32_t n)
 {
-	if (c->wbad != 0u || n > c->msize - c->wlen) {
+	if (c->wbad != 0u || n > c->slotmax - c->wlen) {
 		c->wbad = 1u;
 		return;
 	}
@@ -130,19 +130,28 @@ static int map_errno(uint32_t e)
 	}
 }
 
-/* Fill in the size field of the T-message built in c->wslot and submit it. */
-int p9c_submit(struct hvl_9p *c)
+/*
+ * Fill in the size field of the T-message built in c->wslot and submit it
+ * with room for an answer of @rmax bytes.
+ */
+int p9c_submit_room(struct hvl_9p *c, uint32_t rmax)
 {
 	uint8_t *tx = c->t.tx[c->wslot];
 
 	if (c->wbad != 0u)
-		return -ENAMETOOLONG; /* the request does not fit in msize */
+		return -ENAMETOOLONG; /* the request does not fit in a slot */
 	tx[0] = (uint8_t)c->wlen;
 	tx[1] = (uint8_t)(c->wlen >> 8);
 	tx[2] = (uint8_t)(c->wlen >> 16);
 	tx[3] = (uint8_t)(c->wlen >> 24);
 	c->rpcs++;
-	return c->t.submit(c->t.ctx, c->wslot, c->wlen, c->timeout_ms);
+	return c->t.submit(c->t.ctx, c->wslot, c->wlen, rmax, c->timeout_ms);
+}
+
+/* Any slot's answer fits its own buffer: every request but read_zc's. */
+int p9c_submit(struct hvl_9p *c)
+{
+	return p9c_submit_room(c, c->slotmax);
 }
 
 /*
@@ -179,12 +188,12 @@ int p9c_check(struct hvl_9p *c, uint32_t slot, uint8_t type, uint32_t rlen, stru
  * 0 with @r over the body, a mapped -errno for Rlerror, or -EIO/-EPROTO/
  * -ETIMEDOUT from the transport or for a malformed answer.
  */
-int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
+int p9c_rpc_room(struct hvl_9p *c, uint8_t type, uint32_t rmax, struct rdr *r)
 {
 	uint32_t rlen = 0u, slot = 0u;
 	int rc;
 
-	rc = p9c_submit(c);
+	rc = p9c_submit_room(c, rmax);
 	if (rc != 0)
 		return rc;
 	rc = c->t.wait(c->t.ctx, &slot, &rlen, c->timeout_ms);
@@ -193,6 +202,11 @@ int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
 	if (slot != c->wslot)
 		return -EPROTO; /* only this slot is in flight: a transport bug */
 	return p9c_check(c, slot, type, rlen, r);
+}
+
+int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r)
+{
+	return p9c_rpc_room(c, type, c->slotmax, r);
 }
 
 int p9c_clunk(struct hvl_9p *c, uint32_t fid)
@@ -352,14 +366,17 @@ int hvl_9p_mount(struct hvl_9p *c, const struct hvl_9p_transport *t, const char 
 	int rc;
 
 	if (c == NULL || t == NULL || t->submit == NULL || t->wait == NULL || t->nslots == 0u ||
-	    t->nslots > HVL_9P_SLOTS || t->bufsize < HVL_9P_MSIZE_MIN)
+	    t->nslots > HVL_9P_SLOTS || t->bufsize < HVL_9P_MSIZE_MIN ||
+	    (t->bigsize != 0u && t->bigsize < t->bufsize))
 		return -EINVAL;
 	for (i = 0u; i < t->nslots; i++)
 		if (t->tx[i] == NULL || t->rx[i] == NULL)
 			return -EINVAL;
 	(void)memset(c, 0, sizeof(*c));
 	c->t = *t;
-	c->msize = t->bufsize;
+	/* Offer the largest answer we can take (a lone slot 0's); we never send more than bufsize. */
+	c->msize = (t->bigsize != 0u) ? t->bigsize : t->bufsize;
+	c->slotmax = t->bufsize;
 	c->timeout_ms = (timeout_ms != 0u) ? timeout_ms : HVL_9P_DEFAULT_TIMEOUT_MS;
 	p9c_begin(c, HVL_9P_TVERSION);
 	/* Tversion carries NOTAG. */
@@ -380,6 +397,8 @@ int hvl_9p_mount(struct hvl_9p *c, const struct hvl_9p_transport *t, const char 
 	if (msize < HVL_9P_MSIZE_MIN || msize > c->msize)
 		return -EPROTO;
 	c->msize = msize;
+	if (c->slotmax > msize)
+		c->slotmax = msize;
 	p9c_begin(c, HVL_9P_TATTACH);
 	p9c_put(c, FID_ROOT, 4u);
 	p9c_put(c, HVL_9P_NOFID, 4u);

@@ -2,9 +2,9 @@
 /*
  * Reads and writes of the remote 9P client (include/hvl/9p.h).
  *
- * A call longer than one message is split into pieces of up to msize - 24
- * bytes (piece_max), each its own Tread/Twrite in one of the transport's
- * slots.  Up to nslots pieces are in flight: while the server works on
+ * A call longer than one slot's message is split into pieces of up to
+ * slotmax - 24 bytes (piece_max), each its own Tread/Twrite in one of the
+ * transport's slots.  Up to nslots pieces are in flight: while the server works on
  * piece k, the client copies piece k + 1 into the next slot and submits
  * it, and an answered slot is refilled with the next piece at once.  Answers may arrive in any
  * order (a threaded server such as diod), so each one is checked and
@@ -32,20 +32,15 @@
 #define IO_HDR 24u
 #define LEN_MAX ((size_t)0x7fffffff) /* the count must fit a long on any target */
 
-static uint32_t io_max(const struct hvl_9p *c)
-{
-	return c->msize - IO_HDR;
-}
-
 /*
- * Bytes per piece of a split call: io_max, down to a multiple of 4 KiB
- * when that leaves at least 4 KiB: with msize = 2^k + a little, a 1 MiB
+ * Bytes per piece of a split call: slotmax - 24, down to a multiple of 4 KiB
+ * when that leaves at least 4 KiB: with slotmax = 2^k + a little, a 1 MiB
  * call is then 2^(20-k) whole pieces (no tiny last one), and each piece
  * starts on a page boundary of the server's file when the call does.
  */
 static uint32_t piece_max(const struct hvl_9p *c)
 {
-	uint32_t n = io_max(c);
+	uint32_t n = c->slotmax - IO_HDR;
 
 	return (n >= 2u * 4096u) ? (n & ~(uint32_t)4095u) : n;
 }
@@ -234,15 +229,20 @@ long hvl_9p_read_zc(struct hvl_9p *c, int fd, const void **data, size_t len)
 	if (f == NULL || f->is_dir != 0u || data == NULL)
 		return -EBADF;
 	*data = NULL;
+	/*
+	 * One message as large as msize: slot 0 alone may be answered into
+	 * every slot's response buffer (the transport's bigsize), so a call
+	 * here is one round trip for as much as a whole split read carries.
+	 */
 	if (c->msize > IO_HDR)
-		want = io_max(c);
+		want = c->msize - IO_HDR;
 	if ((size_t)want > len)
 		want = (uint32_t)len;
 	p9c_begin(c, HVL_9P_TREAD);
 	p9c_put(c, f->fid, 4u);
 	p9c_put(c, f->pos, 8u);
 	p9c_put(c, want, 4u);
-	rc = p9c_rpc(c, HVL_9P_TREAD, &r);
+	rc = p9c_rpc_room(c, HVL_9P_TREAD, c->msize, &r);
 	if (rc != 0)
 		return (long)rc;
 	got = (uint32_t)p9c_get(&r, 4u);

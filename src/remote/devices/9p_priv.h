@@ -35,12 +35,18 @@ void p9c_begin(struct hvl_9p *c, uint8_t type);
 void p9c_begin_slot(struct hvl_9p *c, uint32_t slot, uint8_t type);
 /* Next @n bytes of the R-message as a little-endian number (0 and r->bad past the end). */
 uint64_t p9c_get(struct rdr *r, uint32_t n);
-/* Submit the T-message built in c->wslot without waiting; 0 or a negative errno. */
+/*
+ * Submit the T-message built in c->wslot without waiting, its answer up to
+ * slotmax bytes / up to @rmax (msize at most: a lone slot 0); 0 or a negative errno.
+ */
 int p9c_submit(struct hvl_9p *c);
+int p9c_submit_room(struct hvl_9p *c, uint32_t rmax);
 /* Check @slot's answer (@rlen bytes) to @type: 0 with @r over the R body, or -errno. */
 int p9c_check(struct hvl_9p *c, uint32_t slot, uint8_t type, uint32_t rlen, struct rdr *r);
 /* Send the T-message in slot 0 and wait: 0 with @r over the R body, or -errno (Rlerror mapped). */
 int p9c_rpc(struct hvl_9p *c, uint8_t type, struct rdr *r);
+/* The same with room for an answer of @rmax bytes (read_zc: msize, in a lone slot 0). */
+int p9c_rpc_room(struct hvl_9p *c, uint8_t type, uint32_t rmax, struct rdr *r);
 int p9c_clunk(struct hvl_9p *c, uint32_t fid);
 /* Walk @path (or its parent, returning the last name) into @newfid. */
 int p9c_walk(struct hvl_9p *c, const char *path, uint32_t newfid, int parent,

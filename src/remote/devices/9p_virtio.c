@@ -7,7 +7,9 @@
  * area, one pair per request slot; a slot's chain always uses its own
  * pair, and its cookie (the slot's busy flag) tells the answers apart:
  * the device may use chains in any order (virtio 1.2 §2.7.14), ours
- * happens to answer in order.
+ * happens to answer in order.  The response buffers lie back to back, so
+ * slot 0 alone in flight may post them all as one (bigsize: read_zc's
+ * large answers); nothing else is posted until that answer is taken.
  *
  * Config space is read once at open: le16 tag_len then the tag
  * (VIRTIO_9P_MOUNT_TAG).  The used length the device reports is checked by
@@ -63,27 +65,48 @@ static int v9_wait(struct hvl_9p_virtio *v, uint64_t start, uint32_t timeout_ms)
 	}
 }
 
-static int v9_submit(void *ctx, uint32_t slot, uint32_t tlen, uint32_t timeout_ms)
+/* Nonzero if any slot is posted and not answered yet. */
+static uint32_t v9_any_busy(const struct hvl_9p_virtio *v)
+{
+	uint32_t i, any = 0u;
+
+	for (i = 0u; i < v->nslots; i++)
+		any |= v->busy[i];
+	return any;
+}
+
+static int v9_submit(void *ctx, uint32_t slot, uint32_t tlen, uint32_t rmax, uint32_t timeout_ms)
 {
 	struct hvl_9p_virtio *v = ctx;
 	struct hvl_sg sg[2];
+	uint8_t lone = 0u;
 	int rc;
 
 	(void)timeout_ms; /* posting never waits: a slot always has its descriptors */
 	if (v->is_open == 0u || v->stuck != 0u)
 		return -EIO;
-	if (slot >= v->nslots || v->busy[slot] != 0u || tlen > v->bufsize || tlen < HVL_9P_HDR)
+	if (slot >= v->nslots || v->busy[slot] != 0u || tlen > v->bufsize || tlen < HVL_9P_HDR ||
+	    rmax < HVL_9P_HDR + 4u || rmax > v->bigsize)
 		return -EINVAL;
+	/* More room than the slot's own buffer: the other slots' too, so none may be in flight. */
+	if (rmax > v->bufsize) {
+		if (slot != 0u || v9_any_busy(v) != 0u)
+			return -EBUSY;
+		lone = 1u;
+	}
+	if (v->lone != 0u)
+		return -EBUSY; /* slot 0 holds every response buffer */
 	if (v9_broken(v) != 0)
 		return -EIO;
 	sg[0].addr = v->tx_bus[slot];
 	sg[0].len = tlen;
 	sg[1].addr = v->rx_bus[slot];
-	sg[1].len = v->bufsize;
+	sg[1].len = rmax;
 	rc = hvl_vq_drv_add(&v->vq, sg, 1u, 1u, &v->busy[slot]);
 	if (rc != 0)
 		return rc;
 	v->busy[slot] = 1u;
+	v->lone = lone;
 	hvl_vdev_kick(&v->vdev, HVL_9P_REQQ, &v->vq);
 	return 0;
 }
@@ -91,15 +114,13 @@ static int v9_submit(void *ctx, uint32_t slot, uint32_t tlen, uint32_t timeout_m
 static int v9_wait_any(void *ctx, uint32_t *slot, uint32_t *rlen, uint32_t timeout_ms)
 {
 	struct hvl_9p_virtio *v = ctx;
-	uint32_t len = 0u, i, any = 0u;
+	uint32_t len = 0u, i;
 	void *cookie;
 	int rc;
 
 	if (v->is_open == 0u || v->stuck != 0u)
 		return -EIO;
-	for (i = 0u; i < v->nslots; i++)
-		any |= v->busy[i];
-	if (any == 0u)
+	if (v9_any_busy(v) == 0u)
 		return -EINVAL; /* nothing in flight: the caller's bug */
 	rc = v9_wait(v, hvl_remote_now(v->vdev.r), timeout_ms);
 	if (rc != 0) {
@@ -117,6 +138,7 @@ static int v9_wait_any(void *ctx, uint32_t *slot, uint32_t *rlen, uint32_t timeo
 		return -EIO;
 	}
 	v->busy[i] = 0u;
+	v->lone = 0u;
 	*slot = i;
 	*rlen = len;
 	return 0;
@@ -141,18 +163,25 @@ static int v9_read_tag(struct hvl_9p_virtio *v)
 
 /*
  * 2 x nslots equal buffers, 8-byte aligned, as large as the data area
- * allows (up to HVL_9P_VIRTIO_BUF_MAX): every slot can carry a full msize.
- * Rather fewer slots than buffers below HVL_9P_VIRTIO_SLOT_MIN, where the
- * per-message cost would eat what the pipelining gains; and never more
- * slots than the queue has descriptor pairs.
+ * allows (up to HVL_9P_VIRTIO_BUF_MAX).  As many slots as keep a buffer at
+ * HVL_9P_VIRTIO_SLOT_MIN (256 KiB) or more, or at the one-slot size when
+ * that is smaller: a small area gets one slot as large as it can be, as
+ * before slots existed (every request that fits one message stays one round
+ * trip), and a 1 MiB call on a larger area becomes 4 pieces of 256 KiB in
+ * flight, which measured faster than fewer, larger pieces (docs/PROTOCOL.md
+ * §10.9).  Never more slots than the queue has descriptor pairs.
  */
 static int v9_carve(struct hvl_9p_virtio *v)
 {
 	void *local;
-	uint64_t bus, size, per = 0u;
+	uint64_t bus, size, per = 0u, full, floor, big;
 	uint32_t n = HVL_9P_SLOTS, i;
 
 	hvl_vdev_data_area(&v->vdev, &local, &bus, &size);
+	full = (size / 2u) & ~(uint64_t)7u;
+	if (full > HVL_9P_VIRTIO_BUF_MAX)
+		full = HVL_9P_VIRTIO_BUF_MAX;
+	floor = (full < HVL_9P_VIRTIO_SLOT_MIN) ? full : HVL_9P_VIRTIO_SLOT_MIN;
 	if (n > v->vq.num / 2u)
 		n = v->vq.num / 2u;
 	if (n == 0u)
@@ -161,21 +190,24 @@ static int v9_carve(struct hvl_9p_virtio *v)
 		per = (size / (2u * (uint64_t)n)) & ~(uint64_t)7u;
 		if (per > HVL_9P_VIRTIO_BUF_MAX)
 			per = HVL_9P_VIRTIO_BUF_MAX;
-		if (per >= HVL_9P_VIRTIO_SLOT_MIN || n == 1u)
+		if (per >= floor || n == 1u)
 			break;
 	}
 	if (per < HVL_9P_MSIZE_MIN)
 		return -ENOSPC;
 	v->bufsize = (uint32_t)per;
 	v->nslots = n;
+	/* Requests first, then the responses back to back: rx[0] runs on through rx[n - 1]. */
 	for (i = 0u; i < n; i++) {
-		uint64_t at = 2u * (uint64_t)i * per;
+		uint64_t at = (uint64_t)i * per, rat = ((uint64_t)n + i) * per;
 
 		v->tx[i] = &((uint8_t *)local)[at];
-		v->rx[i] = &((uint8_t *)local)[at + per];
+		v->rx[i] = &((uint8_t *)local)[rat];
 		v->tx_bus[i] = bus + at;
-		v->rx_bus[i] = bus + at + per;
+		v->rx_bus[i] = bus + rat;
 	}
+	big = (uint64_t)n * per;
+	v->bigsize = (uint32_t)((big > HVL_9P_VIRTIO_BUF_MAX) ? HVL_9P_VIRTIO_BUF_MAX : big);
 	return 0;
 }
 
@@ -217,6 +249,7 @@ int hvl_9p_virtio_open(struct hvl_9p_virtio *v, struct hvl_remote *r, uint32_t n
 	}
 	v->t.nslots = v->nslots;
 	v->t.bufsize = v->bufsize;
+	v->t.bigsize = v->bigsize;
 	return 0;
 }
 
@@ -240,6 +273,7 @@ int hvl_9p_virtio_close(struct hvl_9p_virtio *v)
 			break;
 	for (i = 0u; i < HVL_9P_SLOTS; i++)
 		v->busy[i] = 0u;
+	v->lone = 0u;
 	v->is_open = 0u;
 	v->stuck = 0u;
 	return rc;
