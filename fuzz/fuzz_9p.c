@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer target: the 9P2000.L message parser and server
- * (src/pmm/devices/9p_msg.c + 9p_fs.c) through its standalone entry point
- * p9_handle(), over a small real export directory.
+ * (src/pmm/devices/9p_msg.c + 9p_fs.c) through its standalone entry points
+ * p9_handle() and p9_handle_write() (a Twrite whose data stays in shared
+ * memory, as the virtio transport passes it), over a small real export
+ * directory.
  *
  * Each run gets a fresh export (a file, a directory, a file inside it) in a
  * private temp directory next to a sentinel file "outside" the export; the
@@ -11,14 +13,20 @@
  *
  * Input: 2-byte header, then messages.
  *   hdr[0] bit 0: read-only export;  hdr[1]: fid limit (1 + hdr[1] % 16)
- *   each message: u16 length, u8 response room selector (0 = 8 KiB, else
- *   selector * 3 bytes), then that many bytes of T-message, given to
- *   p9_handle() as the private copy a transport would pass.
+ *   each message: u16 length (bit 15 set: through p9_handle_write, length
+ *   in bits 0-14), u8 response room selector (0 = 8 KiB, else selector * 3
+ *   bytes), for p9_handle_write a u8 header length (0 = HVL_9P_TWRITE_HDR,
+ *   what the virtio transport copies), then that many bytes of T-message.
+ *   p9_handle() gets them as the private copy a transport would pass;
+ *   p9_handle_write() gets the first header-length bytes as that copy and
+ *   the rest as the data left in place, each in an allocation of its own
+ *   exact size (any type: the transport only checks the type byte, the
+ *   engine must refuse anything else that runs past the header).
  *
  * Invariants: the response length is 0 or 7..room, its size field says the
  * same, it is an R-message for the request's type (or Rlerror) with the
  * request's tag; the response buffer (allocated to exactly its room) is
- * never overrun; nothing outside the export changes (the sentinel keeps its
+ * never overrun, nor the header copy or the data read past their ends; nothing outside the export changes (the sentinel keeps its
  * content, the temp directory holds only the export and the sentinel).
  */
 #include <dirent.h>
@@ -169,21 +177,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(p9_sess_init(&s, &ex) == 0);
 
 	while (f.n > 0 && msgs++ < 256u) {
-		uint32_t len = fz_u16(&f);
+		uint16_t lw = fz_u16(&f);
+		uint32_t len = lw & 0x7fffu;
+		int zc = (lw & 0x8000u) != 0u;
 		uint8_t sel = fz_u8(&f);
 		uint32_t room = sel == 0u ? MSIZE : sel * 3u;
+		uint32_t hlen = zc ? fz_u8(&f) : 0u;
 		uint8_t *req, *resp;
 		uint32_t n;
 
 		if (len > f.n)
 			len = (uint32_t)f.n;
+		if (hlen == 0u)
+			hlen = HVL_9P_TWRITE_HDR;
+		if (hlen > len)
+			hlen = len;
 		/* Exact-size copies: ASan flags a read past the request or a write past the room. */
 		req = malloc(len + 1u);
 		resp = malloc(room);
 		FZ_CHECK(req != NULL && resp != NULL);
 		(void)fz_bytes(&f, req, len);
-		n = p9_handle(&s, req, len, resp, room);
-		check_reply(req, len, resp, room, n);
+		if (zc) {
+			/* The header copy and the data in separate blocks, each its exact size. */
+			uint8_t *hcopy = malloc(hlen + 1u), *rest = malloc(len - hlen + 1u);
+
+			FZ_CHECK(hcopy != NULL && rest != NULL);
+			memcpy(hcopy, req, hlen);
+			memcpy(rest, req + hlen, len - hlen);
+			n = p9_handle_write(&s, hcopy, hlen, rest, len - hlen, resp, room);
+			check_reply(req, len, resp, room, n);
+			/* An Rwrite never counts more than the data that came with the header. */
+			if (n >= 11u && resp[4] == HVL_9P_TWRITE + 1u)
+				FZ_CHECK(len >= HVL_9P_TWRITE_HDR &&
+					 ((uint32_t)resp[7] | (uint32_t)resp[8] << 8 | (uint32_t)resp[9] << 16 |
+					  (uint32_t)resp[10] << 24) <= len - HVL_9P_TWRITE_HDR);
+			free(hcopy);
+			free(rest);
+		} else {
+			n = p9_handle(&s, req, len, resp, room);
+			check_reply(req, len, resp, room, n);
+		}
 		if (getenv("HVL_FUZZ_DEBUG") != NULL) /* to check what a seed reaches */
 			fprintf(stderr, "9p: T%u -> %u bytes, R%u%s%u\n", len > 4 ? req[4] : 0u, n,
 				n > 4 ? resp[4] : 0u, n > 10 && resp[4] == 7u ? " errno " : " ",

@@ -316,6 +316,12 @@ def m9(name, body, tag=1, room=0):
     return struct.pack('<HB', len(msg), room) + msg
 
 
+def m9w(name, body, tag=1, room=0, hlen=0):
+    """A fuzz_9p message through p9_handle_write: header copy of hlen bytes (0: 23), data in place."""
+    msg = struct.pack('<IBH', 7 + len(body), T9[name], tag) + body
+    return struct.pack('<HBB', len(msg) | 0x8000, room, hlen) + msg
+
+
 def p9_start(msize=8192):
     return (m9('version', struct.pack('<I', msize) + s9('9P2000.L'), tag=0xffff) +
             m9('attach', struct.pack('<II', 0, NOFID) + s9('root') + s9('') + struct.pack('<I', 0)))
@@ -370,6 +376,20 @@ def p9_seeds():
                          m9('flush', struct.pack('<H', 1)) + m9('lerror', struct.pack('<I', 5)) +
                          struct.pack('<HB', 7, 0) + struct.pack('<IBH', 9999, 110, 2) +
                          struct.pack('<HB', 3, 0) + b'\x07\x00\x00')
+    # Twrite data left in shared memory (the virtio transport's path), and what must not pass it.
+    s['seed-write-in-place'] = (hdr + p9_start() + walk(0, 1, 'file') +
+                                m9('lopen', struct.pack('<II', 1, 2)) +
+                                m9w('write', struct.pack('<IQI', 1, 0, 6) + b'abcdef') +
+                                m9w('write', struct.pack('<IQI', 1, 4096, 5) + b'12345678') +
+                                m9w('write', struct.pack('<IQI', 1, 0, 9) + b'short') +
+                                m9w('write', struct.pack('<IQI', 1, 0, 4) + b'head', hlen=27) +
+                                m9w('write', struct.pack('<IQI', 1, 0, 4) + b'torn', hlen=15) +
+                                m9w('read', struct.pack('<IQI', 1, 0, 100) + b'tail') +
+                                m9w('write', struct.pack('<IQI', 1, 0, 4) + b'abcd', room=3) +
+                                m9('read', struct.pack('<IQI', 1, 0, 100)) +
+                                walk(0, 2, 'dir') + m9('lopen', struct.pack('<II', 2, 0o200000)) +
+                                m9w('write', struct.pack('<IQI', 2, 0, 3) + b'dir') +
+                                m9('clunk', struct.pack('<I', 1)))
     s['seed-readonly-small-msize'] = (bytes([1, 0]) + p9_start(msize=4096) +
                                       m9('lcreate', struct.pack('<I', 0) + s9('n') + struct.pack('<III', 0o102, 0o644, 0)) +
                                       walk(0, 1, 'file') + m9('lopen', struct.pack('<II', 1, 2)) +
