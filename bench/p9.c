@@ -13,7 +13,9 @@
  *    slots (HVL_9P_SLOTS), each a request and a response buffer carved
  *    from the data area (data_size P9B_DATA: 8 buffers of 256 KiB + 4 KiB),
  *    so a 1 MiB call is 4 Treads of 256 KiB, all in flight at once
- *    (read_zc is one Tread per call: 256 KiB);
+ *    (read_zc is one Tread per call of msize, 1 MiB + 4 KiB less 24, answered
+ *    across all four response buffers).  HVL_BENCH_P9_DATA=<size> in the
+ *    environment measures another data_size (the default 512K: one slot);
  *  - 9p write, new file: a file of the same size created (O_TRUNC) and
  *    written through hvl_9p_write (4 Twrites in flight per call), then its
  *    fsync timed on its own; direct write() of a new file for reference.
@@ -204,11 +206,12 @@ static double small_direct(const char *exp, unsigned n)
 
 static int p9b_pmm_start(struct bench *b, struct p9b_ctx *c, const char *exe)
 {
+	const char *data = getenv("HVL_BENCH_P9_DATA"); /* another data_size, to compare carvings */
 	char dev[256];
 	char *argv[8];
 
 	snprintf(dev, sizeof dev, "9p:share,path=%s,queue_size=%u,data_size=%s", c->exp, P9B_QSIZE,
-		 P9B_DATA);
+		 (data != NULL && data[0] != '\0') ? data : P9B_DATA);
 	argv[0] = (char *)(uintptr_t)exe; /* execv's prototype predates const */
 	argv[1] = "--file";
 	argv[2] = c->region;
