@@ -174,27 +174,27 @@ static int v9_read_tag(struct hvl_9p_virtio *v)
 static int v9_carve(struct hvl_9p_virtio *v)
 {
 	void *local;
-	uint64_t bus, size, per = 0u, full, floor, big;
+	uint64_t bus, size, per, full, least, big, fit;
 	uint32_t n = HVL_9P_SLOTS, i;
 
 	hvl_vdev_data_area(&v->vdev, &local, &bus, &size);
 	full = (size / 2u) & ~(uint64_t)7u;
 	if (full > HVL_9P_VIRTIO_BUF_MAX)
 		full = HVL_9P_VIRTIO_BUF_MAX;
-	floor = (full < HVL_9P_VIRTIO_SLOT_MIN) ? full : HVL_9P_VIRTIO_SLOT_MIN;
+	if (full < HVL_9P_MSIZE_MIN)
+		return -ENOSPC;
+	least = (full < HVL_9P_VIRTIO_SLOT_MIN) ? full : HVL_9P_VIRTIO_SLOT_MIN;
+	/* Slot pairs of at least @least that fit: >= 1, as least <= size / 2. */
+	fit = size / (2u * least);
+	if ((uint64_t)n > fit)
+		n = (uint32_t)fit;
 	if (n > v->vq.num / 2u)
 		n = v->vq.num / 2u;
 	if (n == 0u)
 		n = 1u; /* a one-descriptor queue fails at the first request, as before */
-	for (; n > 0u; n--) {
-		per = (size / (2u * (uint64_t)n)) & ~(uint64_t)7u;
-		if (per > HVL_9P_VIRTIO_BUF_MAX)
-			per = HVL_9P_VIRTIO_BUF_MAX;
-		if (per >= floor || n == 1u)
-			break;
-	}
-	if (per < HVL_9P_MSIZE_MIN)
-		return -ENOSPC;
+	per = (size / (2u * (uint64_t)n)) & ~(uint64_t)7u;
+	if (per > HVL_9P_VIRTIO_BUF_MAX)
+		per = HVL_9P_VIRTIO_BUF_MAX;
 	v->bufsize = (uint32_t)per;
 	v->nslots = n;
 	/* Requests first, then the responses back to back: rx[0] runs on through rx[n - 1]. */
