@@ -230,20 +230,10 @@ static int emit(struct hvl_vsockd *v, struct hvl_vsockd_sock *s, uint32_t lport,
 
 	if (ch == NULL || vq == NULL)
 		return -EAGAIN;
-	(void)memset(&h, 0, sizeof(h));
-	hvl_le64_put(&h.src_cid, HVL_VSOCK_CID_HOST);
-	hvl_le64_put(&h.dst_cid, v->cid);
-	hvl_le32_put(&h.src_port, lport);
-	hvl_le32_put(&h.dst_port, pport);
-	hvl_le32_put(&h.len, len);
-	hvl_le16_put(&h.type, (uint16_t)HVL_VSOCK_TYPE_STREAM);
-	hvl_le16_put(&h.op, op);
-	hvl_le32_put(&h.flags, flags);
-	if (s != NULL) {
-		hvl_le32_put(&h.buf_alloc, s->rcap);
-		hvl_le32_put(&h.fwd_cnt, s->fwd_cnt);
+	hvl_vsock_hdr_init(&h, HVL_VSOCK_CID_HOST, v->cid, lport, pport, op, flags, len,
+			   s != NULL ? s->rcap : 0u, s != NULL ? s->fwd_cnt : 0u);
+	if (s != NULL)
 		s->fwd_adv = s->fwd_cnt;
-	}
 	(void)hvl_chain_write(&ch->c, 0u, &h, HVL_VSOCK_HDR_SIZE);
 	if (len > 0u)
 		(void)hvl_chain_write(&ch->c, HVL_VSOCK_HDR_SIZE, payload, len);

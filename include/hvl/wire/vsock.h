@@ -84,6 +84,28 @@ struct hvl_vsock_event {
  */
 #define HVL_VSOCK_MAX_PKT_PAYLOAD (64u * 1024u)
 
+/*
+ * A stream packet's header, every field written: the sender's credit
+ * (buf_alloc, fwd_cnt) as given, 0 for packets that belong to no
+ * connection (an RST for an unknown one).  Used by the three senders: the
+ * remote driver, hvl-pmm's backend and hvl_vsockd.
+ */
+static inline void hvl_vsock_hdr_init(struct hvl_vsock_hdr *h, uint64_t src_cid, uint64_t dst_cid,
+				      uint32_t src_port, uint32_t dst_port, uint16_t op, uint32_t flags,
+				      uint32_t len, uint32_t buf_alloc, uint32_t fwd_cnt)
+{
+	hvl_le64_put(&h->src_cid, src_cid);
+	hvl_le64_put(&h->dst_cid, dst_cid);
+	hvl_le32_put(&h->src_port, src_port);
+	hvl_le32_put(&h->dst_port, dst_port);
+	hvl_le32_put(&h->len, len);
+	hvl_le16_put(&h->type, (uint16_t)HVL_VSOCK_TYPE_STREAM);
+	hvl_le16_put(&h->op, op);
+	hvl_le32_put(&h->flags, flags);
+	hvl_le32_put(&h->buf_alloc, buf_alloc);
+	hvl_le32_put(&h->fwd_cnt, fwd_cnt);
+}
+
 _Static_assert(sizeof(struct hvl_vsock_hdr) == HVL_VSOCK_HDR_SIZE, "vsock header size");
 _Static_assert(sizeof(struct hvl_vsock_config) == HVL_VSOCK_CFG_SIZE, "vsock config size");
 _Static_assert(sizeof(struct hvl_vsock_event) == 4u, "vsock event size");

@@ -25,20 +25,10 @@ static uint32_t peer_credit(const struct vs_conn *c)
 static void hdr_fill(struct vs *v, struct hvl_vsock_hdr *h, uint32_t host_port, uint32_t remote_port,
 		     uint16_t op, uint32_t len, uint32_t flags, struct vs_conn *c)
 {
-	memset(h, 0, sizeof(*h));
-	hvl_le64_put(&h->src_cid, HVL_VSOCK_CID_HOST);
-	hvl_le64_put(&h->dst_cid, v->cid);
-	hvl_le32_put(&h->src_port, host_port);
-	hvl_le32_put(&h->dst_port, remote_port);
-	hvl_le32_put(&h->len, len);
-	hvl_le16_put(&h->type, HVL_VSOCK_TYPE_STREAM);
-	hvl_le16_put(&h->op, op);
-	hvl_le32_put(&h->flags, flags);
-	if (c != NULL) {
-		hvl_le32_put(&h->buf_alloc, v->buf_size);
-		hvl_le32_put(&h->fwd_cnt, c->fwd_cnt);
+	hvl_vsock_hdr_init(h, HVL_VSOCK_CID_HOST, v->cid, host_port, remote_port, op, flags, len,
+			   c != NULL ? v->buf_size : 0u, c != NULL ? c->fwd_cnt : 0u);
+	if (c != NULL)
 		c->fwd_adv = c->fwd_cnt;
-	}
 }
 
 /*

@@ -159,21 +159,11 @@ int vsk_tx_packet(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint32_t lport,
 	if (v->tx_nfree == 0u)
 		return -EAGAIN;
 	b = &v->tx[v->tx_free[v->tx_nfree - 1u]];
-	(void)memset(&h, 0, sizeof(h));
-	hvl_le64_put(&h.src_cid, v->cid);
-	hvl_le64_put(&h.dst_cid, HVL_VSOCK_CID_HOST);
-	hvl_le32_put(&h.src_port, lport);
-	hvl_le32_put(&h.dst_port, pport);
-	hvl_le32_put(&h.len, len);
-	hvl_le16_put(&h.type, (uint16_t)HVL_VSOCK_TYPE_STREAM);
-	hvl_le16_put(&h.op, op);
-	hvl_le32_put(&h.flags, flags);
-	if (s != NULL) {
-		/* §5.10.6.3: every packet tells the peer our buffer and progress. */
-		hvl_le32_put(&h.buf_alloc, s->rcap);
-		hvl_le32_put(&h.fwd_cnt, s->fwd_cnt);
+	/* §5.10.6.3: every packet tells the peer our buffer and progress. */
+	hvl_vsock_hdr_init(&h, v->cid, HVL_VSOCK_CID_HOST, lport, pport, op, flags, len,
+			   s != NULL ? s->rcap : 0u, s != NULL ? s->fwd_cnt : 0u);
+	if (s != NULL)
 		s->fwd_adv = s->fwd_cnt;
-	}
 	(void)memcpy(b->local, &h, HVL_VSOCK_HDR_SIZE);
 	if (len > 0u)
 		(void)memcpy(&b->local[HVL_VSOCK_HDR_SIZE], payload, len);
