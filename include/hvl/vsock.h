@@ -121,6 +121,7 @@ struct hvl_vsock {
 	uint32_t nsocks;
 	uint32_t next_port;
 	uint8_t any_pend;             /* some socket has pend bits */
+	uint32_t idle_polls;          /* recv(.., 0) calls that found nothing */
 	uint8_t is_open;
 	struct hvl_vsock_rst rst[HVL_VSOCK_RST_QUEUE];
 	uint16_t rst_head, rst_count;

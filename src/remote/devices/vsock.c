@@ -281,8 +281,15 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 	for (;;) {
 		int rc;
 
-		/* Data already buffered is returned without a pass over the rings. */
-		if (s->rcount == 0u) {
+		/*
+		 * Data already buffered is returned without a pass over the
+		 * rings.  A caller polling with timeout 0 finds an empty receive
+		 * ring by its used index alone and gets the whole pass (transmit
+		 * buffers, events, timers, control packets) every 16th such call.
+		 */
+		if (s->rcount == 0u &&
+		    (timeout_ms != 0u || hvl_vq_drv_more_used(&v->rxq) != 0 || v->any_pend != 0u ||
+		     v->rst_count != 0u || (++v->idle_polls & 15u) == 0u)) {
 			rc = hvl_vsock_pump(v);
 			if (rc != 0)
 				return rc;
