@@ -38,6 +38,7 @@
 #include "harness.h"
 #include "hvl/posix.h"
 #include "hvl/vsock.h"
+#include "vsock_suite.h"
 
 #define IO_MS 30000u
 #define NCONC 512u
@@ -66,32 +67,6 @@ static void on_alarm(int sig)
 }
 static uint64_t stream_bytes = STREAM_DEFAULT;
 
-/* Stream byte at offset @i of the stream with @seed (cheap, position-dependent). */
-static uint8_t pat(uint64_t i, uint32_t seed)
-{
-	uint32_t x = (uint32_t)i * 2654435761u + seed + (uint32_t)(i >> 32) * 40503u;
-
-	return (uint8_t)(x >> 24);
-}
-
-static void pat_fill(uint8_t *b, uint64_t off, size_t n, uint32_t seed)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		b[k] = pat(off + k, seed);
-}
-
-static int pat_check(const uint8_t *b, uint64_t off, size_t n, uint32_t seed)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		if (b[k] != pat(off + k, seed))
-			return -1;
-	return 0;
-}
-
 static void svc_path(char *out, size_t len, unsigned port)
 {
 	snprintf(out, len, "%s/svc_%u", dir, port);
@@ -103,246 +78,9 @@ static struct hvl_vsock vs;
 static struct hvl_vsock_sock socks[NSOCKS];
 static uint8_t rbufs[NSOCKS * 8192u];
 static union { void *p; uint64_t u; uint8_t b[HVL_VSOCK_STORAGE(256)]; } ring;
-static int rfail;
+static struct vss T = { &vs, IO_MS, 0 };
 
-#define RCHECK(c) do { if (!(c)) { rfail++; fprintf(stderr, "remote %s:%d: %s failed\n", \
-	__FILE__, __LINE__, #c); } } while (0)
-
-static long r_send_all(int s, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		long n = hvl_vsock_send(&vs, s, (const uint8_t *)buf + done, len - done, IO_MS);
-
-		if (n <= 0)
-			return n;
-		done += (size_t)n;
-	}
-	return (long)done;
-}
-
-static long r_recv_all(int s, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		long n = hvl_vsock_recv(&vs, s, (uint8_t *)buf + got, len - got, IO_MS);
-
-		if (n <= 0)
-			return n;
-		got += (size_t)n;
-	}
-	return (long)got;
-}
-
-static int r_echo_once(uint32_t port, const char *msg)
-{
-	char back[128];
-	size_t len = strlen(msg);
-	int s = hvl_vsock_socket(&vs), rc;
-
-	if (s < 0)
-		return s;
-	rc = hvl_vsock_connect(&vs, s, port, IO_MS);
-	if (rc == 0 && r_send_all(s, msg, len) != (long)len)
-		rc = -EIO;
-	if (rc == 0 && (r_recv_all(s, back, len) != (long)len || memcmp(back, msg, len) != 0))
-		rc = -EBADMSG;
-	hvl_vsock_close(&vs, s);
-	return rc;
-}
-
-/* Phase 3: full duplex, non-blocking send and recv driven by poll. */
-static void r_stream(void)
-{
-	static uint8_t out[65536], in[65536];
-	uint64_t sent = 0, rcvd = 0;
-	int s = hvl_vsock_socket(&vs), eof = 0;
-	uint64_t end = h_now_ms() + 120000u;
-
-	RCHECK(s >= 0 && hvl_vsock_connect(&vs, s, 1002, IO_MS) == 0);
-	while ((sent < stream_bytes || !eof) && h_now_ms() < end && rfail == 0) {
-		struct hvl_vsock_pollfd p = { s, HVL_VSOCK_POLLIN, 0 };
-		int progress = 0;
-		long n;
-
-		if (sent < stream_bytes) {
-			size_t want = sizeof(out);
-
-			if (want > stream_bytes - sent)
-				want = (size_t)(stream_bytes - sent);
-			pat_fill(out, sent, want, 11);
-			n = hvl_vsock_send(&vs, s, out, want, 0);
-			if (n > 0) {
-				sent += (uint64_t)n;
-				progress = 1;
-				if (sent == stream_bytes)
-					RCHECK(hvl_vsock_shutdown(&vs, s, HVL_VSOCK_SHUT_WR) == 0);
-			} else {
-				RCHECK(n == -EAGAIN);
-			}
-		}
-		n = hvl_vsock_recv(&vs, s, in, sizeof(in), 0);
-		if (n > 0) {
-			RCHECK(pat_check(in, rcvd, (size_t)n, 22) == 0);
-			rcvd += (uint64_t)n;
-			progress = 1;
-		} else if (n == 0) {
-			eof = 1;
-		} else {
-			RCHECK(n == -EAGAIN);
-		}
-		if (!progress && !eof) {
-			if (sent < stream_bytes)
-				p.events |= HVL_VSOCK_POLLOUT;
-			(void)hvl_vsock_poll(&vs, &p, 1, 100);
-		}
-	}
-	RCHECK(sent == stream_bytes);
-	RCHECK(rcvd == stream_bytes);
-	RCHECK(eof);
-	hvl_vsock_close(&vs, s);
-}
-
-/* Phase 4: NCONC connections open at once, each echoes its own message. */
-static void r_concurrent(void)
-{
-	static int sd[NCONC];
-	unsigned i, ok = 0;
-
-	for (i = 0; i < NCONC; i++) {
-		sd[i] = hvl_vsock_socket(&vs);
-		RCHECK(sd[i] >= 0);
-		if (sd[i] >= 0)
-			RCHECK(hvl_vsock_connect(&vs, sd[i], 1000, IO_MS) == 0);
-	}
-	for (i = 0; i < NCONC; i++) {
-		char msg[32];
-
-		snprintf(msg, sizeof(msg), "conn %u of %u", i, NCONC);
-		RCHECK(r_send_all(sd[i], msg, strlen(msg)) == (long)strlen(msg));
-	}
-	for (i = 0; i < NCONC; i++) {
-		char msg[32], back[32];
-
-		snprintf(msg, sizeof(msg), "conn %u of %u", i, NCONC);
-		if (r_recv_all(sd[i], back, strlen(msg)) == (long)strlen(msg) &&
-		    memcmp(msg, back, strlen(msg)) == 0)
-			ok++;
-	}
-	RCHECK(ok == NCONC);
-	for (i = 0; i < NCONC; i++)
-		hvl_vsock_close(&vs, sd[i]);
-}
-
-/* A raw packet on the transmitq, bypassing the library's checks. */
-static void r_raw(uint64_t src_cid, uint32_t sport, uint32_t dport, uint16_t type, uint16_t op,
-		  uint32_t len, uint32_t payload, uint32_t fwd_cnt)
-{
-	struct hvl_vsock_hdr h;
-	struct hvl_vsock_buf *b;
-	struct hvl_sg sg;
-
-	for (int i = 0; i < 100 && vs.tx_nfree == 0; i++)
-		(void)hvl_vsock_poll(&vs, NULL, 0, 10);
-	if (vs.tx_nfree == 0) {
-		rfail++;
-		return;
-	}
-	b = &vs.tx[vs.tx_free[--vs.tx_nfree]];
-	memset(&h, 0, sizeof(h));
-	hvl_le64_put(&h.src_cid, src_cid);
-	hvl_le64_put(&h.dst_cid, HVL_VSOCK_CID_HOST);
-	hvl_le32_put(&h.src_port, sport);
-	hvl_le32_put(&h.dst_port, dport);
-	hvl_le32_put(&h.len, len);
-	hvl_le16_put(&h.type, type);
-	hvl_le16_put(&h.op, op);
-	hvl_le32_put(&h.buf_alloc, 8192);
-	hvl_le32_put(&h.fwd_cnt, fwd_cnt);
-	memcpy(b->local, &h, sizeof(h));
-	memset(b->local + sizeof(h), 'x', payload);
-	sg.addr = b->bus;
-	sg.len = HVL_VSOCK_HDR_SIZE + payload;
-	RCHECK(hvl_vq_drv_add(&vs.txq, &sg, 1, 0, b) == 0);
-	hvl_vdev_kick(&vs.vdev, HVL_VSOCK_TXQ, &vs.txq);
-}
-
-/* An established connection to the echo service, for the hostile cases. */
-static int r_victim(void)
-{
-	int s = hvl_vsock_socket(&vs);
-
-	RCHECK(s >= 0 && hvl_vsock_connect(&vs, s, 1000, IO_MS) == 0);
-	return s;
-}
-
-/* The victim must see a reset within a second; the bystander keeps working. */
-static void r_expect_reset(int s)
-{
-	char c;
-	long n = hvl_vsock_recv(&vs, s, &c, 1, 2000);
-
-	RCHECK(n == -ECONNRESET);
-	hvl_vsock_close(&vs, s);
-}
-
-static void r_hostile(void)
-{
-	int by = r_victim(), s;
-	unsigned i;
-	char back[8];
-
-	/* len larger than the payload. */
-	s = r_victim();
-	r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_RW, 1000, 10, 0);
-	r_expect_reset(s);
-	/* Unknown op. */
-	s = r_victim();
-	r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, 99, 0, 0, 0);
-	r_expect_reset(s);
-	/* fwd_cnt past anything the host sent: would fake 2 GiB of credit. */
-	s = r_victim();
-	r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_CREDIT_UPDATE, 0, 0,
-	      0x80000000u);
-	r_expect_reset(s);
-	/* Data beyond the credit the host gave (PMM buf_size is 32 KiB). */
-	s = r_victim();
-	for (i = 0; i < 12; i++)
-		r_raw(vs.cid, socks[s].lport, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_RW, 4096, 4096, 0);
-	r_expect_reset(s);
-	/* Unknown type: answered with RST; spoofed source CID: dropped silently. */
-	r_raw(vs.cid, 7777, 1000, 9, HVL_VSOCK_OP_REQUEST, 0, 0, 0);
-	r_raw(77, 7778, 1000, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_REQUEST, 0, 0, 0);
-	/* A chain shorter than a header. */
-	{
-		struct hvl_sg sg;
-		struct hvl_vsock_buf *b;
-
-		(void)hvl_vsock_poll(&vs, NULL, 0, 10);
-		if (vs.tx_nfree > 0) {
-			b = &vs.tx[vs.tx_free[--vs.tx_nfree]];
-			sg.addr = b->bus;
-			sg.len = 10;
-			RCHECK(hvl_vq_drv_add(&vs.txq, &sg, 1, 0, b) == 0);
-			hvl_vdev_kick(&vs.vdev, HVL_VSOCK_TXQ, &vs.txq);
-		}
-	}
-	/* Connect flood to a port nobody serves: each gets RST, nothing is kept. */
-	for (i = 0; i < 3000; i++) {
-		r_raw(vs.cid, 100000 + i, 1999, HVL_VSOCK_TYPE_STREAM, HVL_VSOCK_OP_REQUEST, 0, 0, 0);
-		if (i % 32 == 31)
-			(void)hvl_vsock_poll(&vs, NULL, 0, 0);
-	}
-	(void)hvl_vsock_poll(&vs, NULL, 0, 200);
-	/* The bystander still echoes; the device is fine. */
-	RCHECK(r_send_all(by, "alive", 5) == 5);
-	RCHECK(r_recv_all(by, back, 5) == 5 && memcmp(back, "alive", 5) == 0);
-	RCHECK(!hvl_vsock_broken(&vs));
-	hvl_vsock_close(&vs, by);
-	RCHECK(r_echo_once(1000, "after the hostile packets") == 0);
-}
+#define RCHECK(c) VSS_CHECK(&T, c)
 
 static int remote_main(const char *mem)
 {
@@ -363,7 +101,7 @@ static int remote_main(const char *mem)
 	RCHECK(vs.resets == 1);
 
 	/* 1 */
-	RCHECK(r_echo_once(1000, "hello Linux") == 0);
+	RCHECK(vss_echo_once(&T, 1000, "hello Linux") == 0);
 	s = hvl_vsock_socket(&vs);
 	RCHECK(hvl_vsock_connect(&vs, s, 1001, IO_MS) == -ECONNREFUSED);
 	hvl_vsock_close(&vs, s);
@@ -374,21 +112,25 @@ static int remote_main(const char *mem)
 	s = hvl_vsock_accept(&vs, l, &peer, IO_MS);
 	RCHECK(s >= 0);
 	while (s >= 0 && (n = hvl_vsock_recv(&vs, s, buf, sizeof(buf), IO_MS)) > 0)
-		RCHECK(r_send_all(s, buf, (size_t)n) == n);
+		RCHECK(vss_send_all(&T, s, buf, (size_t)n) == n);
 	if (s >= 0)
 		hvl_vsock_close(&vs, s);
 	hvl_vsock_close(&vs, l);
 
 	/* 3, 4 */
-	r_stream();
-	r_concurrent();
+	vss_stream(&T, 1002, stream_bytes);
+	{
+		static int sd[NCONC];
+
+		vss_concurrent(&T, 1000, sd, NCONC);
+	}
 
 	/* 5: the Linux reader is slow; send blocks on credit, loses nothing. */
 	s = hvl_vsock_socket(&vs);
 	RCHECK(hvl_vsock_connect(&vs, s, 1004, IO_MS) == 0);
 	for (uint64_t off = 0; off < SLOW_BYTES; off += sizeof(buf)) {
-		pat_fill(buf, off, sizeof(buf), 33);
-		RCHECK(r_send_all(s, buf, sizeof(buf)) == (long)sizeof(buf));
+		vss_pat_fill(buf, off, sizeof(buf), 33);
+		RCHECK(vss_send_all(&T, s, buf, sizeof(buf)) == (long)sizeof(buf));
 	}
 	hvl_vsock_close(&vs, s);
 
@@ -402,7 +144,7 @@ static int remote_main(const char *mem)
 		unsigned k = 0;
 
 		while (s >= 0 && (n = hvl_vsock_recv(&vs, s, buf, 1000, IO_MS)) > 0) {
-			RCHECK(pat_check(buf, got, (size_t)n, 44) == 0);
+			RCHECK(vss_pat_check(buf, got, (size_t)n, 44) == 0);
 			got += (uint64_t)n;
 			if (++k % 64 == 0)
 				usleep(1000);
@@ -433,14 +175,15 @@ static int remote_main(const char *mem)
 	s = hvl_vsock_accept(&vs, l, NULL, IO_MS);
 	RCHECK(s >= 0);
 	for (uint64_t off = 0; s >= 0 && off < MID_BYTES; off += 1000) {
-		pat_fill(buf, off, 1000, 55);
-		RCHECK(r_send_all(s, buf, 1000) == 1000);
+		vss_pat_fill(buf, off, 1000, 55);
+		RCHECK(vss_send_all(&T, s, buf, 1000) == 1000);
 	}
 	hvl_vsock_close(&vs, s);
 	hvl_vsock_close(&vs, l);
 
 	/* 9 */
-	r_hostile();
+	/* PMM buf_size is 32 KiB: 12 x 4 KiB to the echo port outrun its credit. */
+	vss_hostile(&T, 1000, 1000, 12);
 
 	/*
 	 * 10: the PMM restarts under an open connection.  Port 1006 asks the
@@ -448,7 +191,7 @@ static int remote_main(const char *mem)
 	 * the new PMM's transport reset event arrives with the new open.
 	 */
 	{
-		int keep = r_victim();
+		int keep = vss_victim(&T, 1000);
 		uint64_t end;
 
 		s = hvl_vsock_socket(&vs);
@@ -463,16 +206,16 @@ static int remote_main(const char *mem)
 		RCHECK(hvl_posix_remote_reattach(&pr, NULL, IO_MS) == 0);
 		RCHECK(hvl_vsock_open(&vs, &pr.r, 0, &m) == 0);
 		RCHECK(vs.resets == 1);
-		RCHECK(r_echo_once(1000, "after the PMM restart") == 0);
+		RCHECK(vss_echo_once(&T, 1000, "after the PMM restart") == 0);
 	}
 
 	/* Let the last closes finish before the device goes away. */
 	(void)hvl_vsock_poll(&vs, NULL, 0, 200);
 	hvl_vsock_close_dev(&vs);
 	hvl_posix_remote_close(&pr);
-	if (rfail)
-		fprintf(stderr, "remote: %d check(s) failed\n", rfail);
-	return rfail ? 1 : 0;
+	if (T.fail)
+		fprintf(stderr, "remote: %d check(s) failed\n", T.fail);
+	return T.fail ? 1 : 0;
 }
 
 /* ================================================================= Linux */
@@ -553,7 +296,7 @@ static void *stream_writer(void *arg)
 
 		if (n > j->bytes - off)
 			n = (size_t)(j->bytes - off);
-		pat_fill(b, off, n, 22);
+		vss_pat_fill(b, off, n, 22);
 		if (h_write_all(j->fd, b, n) != 0) {
 			j->ok = 0;
 			break;
@@ -581,7 +324,7 @@ static int64_t read_check(int fd, uint32_t seed, unsigned pause_every)
 			return (int64_t)got;
 		if (r < 0)
 			return -1;
-		if (pat_check(b, got, (size_t)r, seed) != 0) {
+		if (vss_pat_check(b, got, (size_t)r, seed) != 0) {
 			fprintf(stderr, "linux: pattern %u differs near %llu\n", seed, (unsigned long long)got);
 			return -1;
 		}
@@ -764,7 +507,7 @@ int main(int argc, char **argv)
 		static uint8_t b[65536];
 
 		for (uint64_t off = 0; off < SLOW_BYTES; off += sizeof(b)) {
-			pat_fill(b, off, sizeof(b), 44);
+			vss_pat_fill(b, off, sizeof(b), 44);
 			CHECK(h_write_all(fd, b, sizeof(b)) == 0);
 		}
 		shutdown(fd, SHUT_WR);
