@@ -126,60 +126,13 @@ static int remote_main(const char *mem)
 	}
 
 	/* 5: the Linux reader is slow; send blocks on credit, loses nothing. */
-	s = hvl_vsock_socket(&vs);
-	RCHECK(hvl_vsock_connect(&vs, s, 1004, IO_MS) == 0);
-	for (uint64_t off = 0; off < SLOW_BYTES; off += sizeof(buf)) {
-		vss_pat_fill(buf, off, sizeof(buf), 33);
-		RCHECK(vss_send_all(&T, s, buf, sizeof(buf)) == (long)sizeof(buf));
-	}
-	hvl_vsock_close(&vs, s);
-
+	vss_send_pattern(&T, 1004, SLOW_BYTES, 33);
 	/* 6: we are the slow reader, in small bites with pauses. */
-	l = hvl_vsock_socket(&vs);
-	RCHECK(hvl_vsock_listen(&vs, l, 2001, 4) == 0);
-	s = hvl_vsock_accept(&vs, l, NULL, IO_MS);
-	RCHECK(s >= 0);
-	{
-		uint64_t got = 0;
-		unsigned k = 0;
-
-		while (s >= 0 && (n = hvl_vsock_recv(&vs, s, buf, 1000, IO_MS)) > 0) {
-			RCHECK(vss_pat_check(buf, got, (size_t)n, 44) == 0);
-			got += (uint64_t)n;
-			if (++k % 64 == 0)
-				usleep(1000);
-		}
-		RCHECK(n == 0);
-		RCHECK(got == SLOW_BYTES);
-	}
-	hvl_vsock_close(&vs, s);
-	hvl_vsock_close(&vs, l);
-
+	vss_slow_reader(&T, 2001, SLOW_BYTES, 44);
 	/* 7: Linux closes while we send: a reset, not a hang. */
-	s = hvl_vsock_socket(&vs);
-	RCHECK(hvl_vsock_connect(&vs, s, 1005, IO_MS) == 0);
-	{
-		uint64_t end = h_now_ms() + IO_MS;
-
-		memset(buf, 'm', sizeof(buf));
-		n = 1;
-		while (n > 0 && h_now_ms() < end)
-			n = hvl_vsock_send(&vs, s, buf, sizeof(buf), IO_MS);
-		RCHECK(n == -ECONNRESET || n == -EPIPE);
-	}
-	hvl_vsock_close(&vs, s);
-
+	vss_send_until_reset(&T, 1005);
 	/* 8: we close mid-stream; Linux gets what was sent, then EOF. */
-	l = hvl_vsock_socket(&vs);
-	RCHECK(hvl_vsock_listen(&vs, l, 2002, 4) == 0);
-	s = hvl_vsock_accept(&vs, l, NULL, IO_MS);
-	RCHECK(s >= 0);
-	for (uint64_t off = 0; s >= 0 && off < MID_BYTES; off += 1000) {
-		vss_pat_fill(buf, off, 1000, 55);
-		RCHECK(vss_send_all(&T, s, buf, 1000) == 1000);
-	}
-	hvl_vsock_close(&vs, s);
-	hvl_vsock_close(&vs, l);
+	vss_close_midstream(&T, 2002, MID_BYTES, 55);
 
 	/* 9 */
 	/* PMM buf_size is 32 KiB: 12 x 4 KiB to the echo port outrun its credit. */

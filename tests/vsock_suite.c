@@ -2,6 +2,7 @@
 /* The remote halves of the vsock end-to-end tests (vsock_suite.h). */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "vsock_suite.h"
@@ -254,4 +255,77 @@ void vss_hostile(struct vss *t, uint32_t echo_port, uint32_t credit_port, unsign
 	VSS_CHECK(t, !hvl_vsock_broken(vs));
 	hvl_vsock_close(vs, by);
 	VSS_CHECK(t, vss_echo_once(t, echo_port, "after the hostile packets") == 0);
+}
+
+void vss_send_pattern(struct vss *t, uint32_t port, uint64_t bytes, uint32_t seed)
+{
+	static uint8_t buf[65536];
+	int s = hvl_vsock_socket(t->vs);
+	uint64_t off;
+
+	VSS_CHECK(t, s >= 0 && hvl_vsock_connect(t->vs, s, port, t->io_ms) == 0);
+	for (off = 0; off < bytes; off += sizeof(buf)) {
+		size_t n = bytes - off < sizeof(buf) ? (size_t)(bytes - off) : sizeof(buf);
+
+		vss_pat_fill(buf, off, n, seed);
+		VSS_CHECK(t, vss_send_all(t, s, buf, n) == (long)n);
+	}
+	hvl_vsock_close(t->vs, s);
+}
+
+void vss_slow_reader(struct vss *t, uint32_t port, uint64_t bytes, uint32_t seed)
+{
+	static uint8_t buf[1000];
+	int l = hvl_vsock_socket(t->vs), s;
+	uint64_t got = 0;
+	unsigned k = 0;
+	long n = -1;
+
+	VSS_CHECK(t, l >= 0 && hvl_vsock_listen(t->vs, l, port, 4) == 0);
+	s = hvl_vsock_accept(t->vs, l, NULL, t->io_ms);
+	VSS_CHECK(t, s >= 0);
+	while (s >= 0 && (n = hvl_vsock_recv(t->vs, s, buf, sizeof(buf), t->io_ms)) > 0) {
+		VSS_CHECK(t, vss_pat_check(buf, got, (size_t)n, seed) == 0);
+		got += (uint64_t)n;
+		if (++k % 64 == 0)
+			usleep(1000);
+	}
+	VSS_CHECK(t, n == 0);
+	VSS_CHECK(t, got == bytes);
+	if (s >= 0)
+		hvl_vsock_close(t->vs, s);
+	hvl_vsock_close(t->vs, l);
+}
+
+void vss_send_until_reset(struct vss *t, uint32_t port)
+{
+	static uint8_t buf[65536];
+	int s = hvl_vsock_socket(t->vs);
+	uint64_t end = h_now_ms() + t->io_ms;
+	long n = 1;
+
+	VSS_CHECK(t, s >= 0 && hvl_vsock_connect(t->vs, s, port, t->io_ms) == 0);
+	memset(buf, 'm', sizeof(buf));
+	while (n > 0 && h_now_ms() < end)
+		n = hvl_vsock_send(t->vs, s, buf, sizeof(buf), t->io_ms);
+	VSS_CHECK(t, n == -ECONNRESET || n == -EPIPE);
+	hvl_vsock_close(t->vs, s);
+}
+
+void vss_close_midstream(struct vss *t, uint32_t port, uint64_t bytes, uint32_t seed)
+{
+	static uint8_t buf[1000];
+	int l = hvl_vsock_socket(t->vs), s;
+	uint64_t off;
+
+	VSS_CHECK(t, l >= 0 && hvl_vsock_listen(t->vs, l, port, 4) == 0);
+	s = hvl_vsock_accept(t->vs, l, NULL, t->io_ms);
+	VSS_CHECK(t, s >= 0);
+	for (off = 0; s >= 0 && off < bytes; off += sizeof(buf)) {
+		vss_pat_fill(buf, off, sizeof(buf), seed);
+		VSS_CHECK(t, vss_send_all(t, s, buf, sizeof(buf)) == (long)sizeof(buf));
+	}
+	if (s >= 0)
+		hvl_vsock_close(t->vs, s);
+	hvl_vsock_close(t->vs, l);
 }

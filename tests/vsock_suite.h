@@ -41,6 +41,14 @@ int vss_victim(struct vss *t, uint32_t port);
 void vss_stream(struct vss *t, uint32_t port, uint64_t bytes);
 /* @n connections to the echo service on @port at once (@sd: room for @n), each its own message. */
 void vss_concurrent(struct vss *t, uint32_t port, int *sd, unsigned n);
+/* Connect to @port, send @bytes of the stream with @seed, close (the host may read slowly). */
+void vss_send_pattern(struct vss *t, uint32_t port, uint64_t bytes, uint32_t seed);
+/* Listen on @port, read one connection in 1000-byte bites with pauses, check @bytes then EOF. */
+void vss_slow_reader(struct vss *t, uint32_t port, uint64_t bytes, uint32_t seed);
+/* Connect to @port and send until the host's close ends it: ECONNRESET or EPIPE, not a hang. */
+void vss_send_until_reset(struct vss *t, uint32_t port);
+/* Listen on @port, send @bytes (a multiple of 1000) in 1000-byte writes, close. */
+void vss_close_midstream(struct vss *t, uint32_t port, uint64_t bytes, uint32_t seed);
 /*
  * Hostile packets, each on a connection of its own, with a bystander that
  * must keep working: len beyond the chain, unknown op, fwd_cnt beyond what
