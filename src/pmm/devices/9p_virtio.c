@@ -21,8 +21,7 @@
  * one message at a time, at most msize bytes.  The remote may have several
  * requests in flight (one per client slot, each its own chain and tag):
  * they are served one after the other in ring order, each answered into
- * its own chain, so nothing here depends on how many are outstanding; the
- * interrupt comes once the ring is empty (or the budget spent).
+ * its own chain, so nothing here depends on how many are outstanding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,17 +165,13 @@ static void p9_queue(struct hvl_dev *d, unsigned q)
 		if (n == 0)
 			return;
 		hvl_vq_dev_push(vq, p->c.head, n);
+		/*
+		 * Interrupt per answer (EVENT_IDX still decides): a client with
+		 * several requests in flight refills a slot while we serve the
+		 * next chain, instead of sleeping until the whole batch is done.
+		 */
+		hvl_dev_vq_interrupt(d, q);
 	}
-	/*
-	 * One interrupt decision per batch (EVENT_IDX still decides): every
-	 * chain the ring held is answered first (nothing pushed: no interrupt).
-	 * An interrupt per answer lets a sleeping client refill a slot sooner
-	 * but costs a wake-up on both sides per piece; with 4 pieces of 256 KiB
-	 * in flight, doorbell reads and overwrites measured 10-25% faster per
-	 * batch, busy-poll the same (docs/PROTOCOL.md §10.9).  blk measured the
-	 * opposite for its requests and interrupts per request.
-	 */
-	hvl_dev_vq_interrupt(d, q);
 }
 
 static void p9_poll(struct hvl_dev *d)
