@@ -15,7 +15,7 @@
  *    so a 1 MiB call is 4 Treads of 256 KiB, all in flight at once
  *    (read_zc is one Tread per call of msize, 1 MiB + 4 KiB less 24, answered
  *    across all four response buffers).  HVL_BENCH_P9_DATA=<size> in the
- *    environment measures another data_size (the default 512K: one slot);
+ *    environment measures another data_size (the default 512K: 4 x 64 KiB);
  *  - 9p write, new file: a file of the same size created (O_TRUNC) and
  *    written through hvl_9p_write (4 Twrites in flight per call), then its
  *    fsync timed on its own; direct write() of a new file for reference.

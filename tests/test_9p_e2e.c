@@ -259,7 +259,12 @@ static int remote_main(const char *mem, uint64_t big)
 	}
 	/* The read-only export. */
 	CHECK_EQ(hvl_9p_virtio_open(&v1, &pr.r, 1, &st1, sizeof(st1)), 0);
+	/* The default 512K data area: 4 slots of 64 KiB, all four for a lone slot 0. */
+	CHECK_EQ(v1.nslots, 4u);
+	CHECK_EQ(v1.bufsize, 64u * 1024u);
+	CHECK_EQ(v1.bigsize, 256u * 1024u);
 	CHECK_EQ(hvl_9p_mount(&c1, &v1.t, "", 0, 10000), 0);
+	CHECK_EQ(c1.msize, 256u * 1024u);
 	h_failed += p9_suite_readonly(&c1, "virtio-ro", &h_passed);
 	CHECK_EQ(hvl_9p_unmount(&c1), 0);
 	CHECK_EQ(hvl_9p_virtio_close(&v1), 0);

@@ -228,7 +228,7 @@ struct hvl_9p_virtio {
  * Smallest buffer worth a slot of its own (unless one slot's buffers are
  * smaller still): below it, fewer, larger slots.
  */
-#define HVL_9P_VIRTIO_SLOT_MIN (256u * 1024u)
+#define HVL_9P_VIRTIO_SLOT_MIN (64u * 1024u)
 
 /*
  * Start the @nth virtio-9p device of @r (static start) and carve, for each
@@ -237,8 +237,9 @@ struct hvl_9p_virtio {
  * area allows up to HVL_9P_VIRTIO_BUF_MAX, requests first, then the
  * responses back to back.  As many slots as keep each buffer at least
  * min(HVL_9P_VIRTIO_SLOT_MIN, the one-slot size), and no more than the queue
- * has descriptor pairs for (512 KiB data area: 1 slot of 256 KiB; 2 MiB: 4
- * of 256 KiB; 8 MiB + 32 KiB and up: 4 of 1 MiB + 4 KiB).  bigsize, what
+ * has descriptor pairs for (512 KiB data area: 4 slots of 64 KiB, bigsize
+ * 256 KiB; 2 MiB: 4 of 256 KiB; 8 MiB + 32 KiB and up: 4 of 1 MiB + 4 KiB).
+ * bigsize, what
  * slot 0 alone may be answered into, is all the response buffers up to
  * HVL_9P_VIRTIO_BUF_MAX.  The data area must hold at least two buffers of
  * HVL_9P_MSIZE_MIN.  @storage holds
