@@ -248,6 +248,8 @@ static void usage(FILE *f)
 		"  --json FILE       also write the results as JSON\n"
 		"  --only p9         run and print the 9p modes only (about 30 s; no JSON)\n"
 		"  --only vsock|rpmsg  the round-trip baselines, then that section only (no JSON)\n"
+		"Environment: HVL_BENCH_P9_DATA=SIZE runs the 9p modes with another device data_size\n"
+		"(e.g. 512K, to compare request-slot carvings; default 2080K).\n"
 		"Timing targets print PASS/MISS; they never change the exit status.\n", 5u);
 }
 
