@@ -208,7 +208,7 @@ long hvl_vsock_send(struct hvl_vsock *v, int sd, const void *buf, size_t len, ui
 		return -EINVAL;
 	if (len > VS_LONG_MAX)
 		len = VS_LONG_MAX;
-	deadline = vsk_deadline(v, timeout_ms);
+	deadline = 0u; /* read the clock only if we wait */
 	for (;;) {
 		int added = 0;
 		int rc;
@@ -257,6 +257,8 @@ long hvl_vsock_send(struct hvl_vsock *v, int sd, const void *buf, size_t len, ui
 			hvl_vdev_kick(&v->vdev, HVL_VSOCK_TXQ, &v->txq);
 		if (done == len)
 			return (long)done;
+		if (timeout_ms != 0u && deadline == 0u)
+			deadline = vsk_deadline(v, timeout_ms);
 		if (timeout_ms == 0u || vsk_wait(v, deadline) != 0) {
 			if (done > 0u)
 				return (long)done;
@@ -277,7 +279,7 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		return 0;
 	if (buf == NULL)
 		return -EINVAL;
-	deadline = vsk_deadline(v, timeout_ms);
+	deadline = 0u; /* read the clock only if we wait */
 	for (;;) {
 		int rc;
 
@@ -322,6 +324,8 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 			return rc;
 		if (timeout_ms == 0u)
 			return -EAGAIN;
+		if (deadline == 0u)
+			deadline = vsk_deadline(v, timeout_ms);
 		if (vsk_wait(v, deadline) != 0)
 			return -ETIMEDOUT;
 	}
