@@ -119,10 +119,28 @@ static long rsend(int s, const uint8_t *p, size_t n)
 }
 
 /* One 64 B round trip; @poll spins on recv(.., 0), else sleeps in recv. */
+/*
+ * A polling loop's give-up check: the clock every 1024 empty polls only,
+ * as spin_while_eq() does for the spin baseline (a clock read per poll
+ * would lengthen every poll and so the round trip).
+ */
+static int poll_expired(unsigned *spins, int64_t *end)
+{
+	int64_t t;
+
+	if ((++*spins & 1023u) != 0u)
+		return 0;
+	t = now_ns();
+	if (*end == 0)
+		*end = t + (int64_t)VS_IO_MS * 1000000;
+	return t > *end;
+}
+
 static int rtt_once(int s, uint8_t *msg, int poll_mode)
 {
 	size_t got = 0;
-	int64_t end = now_ns() + (int64_t)VS_IO_MS * 1000000;
+	unsigned spins = 0;
+	int64_t end = 0;
 
 	if (rsend(s, msg, MSG_LEN) != (long)MSG_LEN)
 		return -1;
@@ -131,7 +149,7 @@ static int rtt_once(int s, uint8_t *msg, int poll_mode)
 
 		if (r > 0)
 			got += (size_t)r;
-		else if (r != -EAGAIN || now_ns() > end)
+		else if (r != -EAGAIN || poll_expired(&spins, &end))
 			return -1;
 	}
 	return 0;
@@ -230,26 +248,30 @@ static int vs_remote(struct bench *b, struct vs_ctx *c, struct vs_shared *sh, ui
 	for (mode = 0; mode < 2; mode++) {
 		if ((c->phases & (mode == 0 ? VS_PH_POLL : VS_PH_DB)) == 0u)
 			continue;
-		for (i = 0; i < warm + iters; i++) {
-			int64_t t;
+		/* As the baselines: one clock read per round trip, samples are the deltas. */
+		int64_t t = now_ns(), tn;
 
+		for (i = 0; i < warm + iters; i++) {
 			/*
 			 * The cross-CPU latency of this VM drifts: the spin baseline
 			 * is measured here too, in blocks between the round trips.
 			 */
 			if (mode == 0 && (c->phases & VS_PH_SPIN) != 0u && i >= warm &&
-			    (i - warm) % VS_SPIN_EVERY == 0u && spin_block(s, msg, sh) != 0) {
-				snprintf(sh->err, sizeof sh->err, "spin block failed");
-				return 1;
+			    (i - warm) % VS_SPIN_EVERY == 0u) {
+				if (spin_block(s, msg, sh) != 0) {
+					snprintf(sh->err, sizeof sh->err, "spin block failed");
+					return 1;
+				}
+				t = now_ns();
 			}
-			t = now_ns();
-
 			if (rtt_once(s, msg, mode == 0) != 0) {
 				snprintf(sh->err, sizeof sh->err, "round trip %u failed", i);
 				return 1;
 			}
+			tn = now_ns();
 			if (i >= warm)
-				sh->samples[mode][i - warm] = (uint32_t)(now_ns() - t);
+				sh->samples[mode][i - warm] = (uint32_t)(tn - t);
+			t = tn;
 		}
 	}
 	hvl_vsock_close(&bvs, s);
@@ -389,14 +411,15 @@ HVL_VSOCKD_DEFINE(bvd, VSD_SOCKS, VSD_RBUF);
 static int vsd_recv_all(int s, uint8_t *p, size_t n, int poll_mode)
 {
 	size_t got = 0;
-	int64_t end = now_ns() + (int64_t)VS_IO_MS * 1000000;
+	unsigned spins = 0;
+	int64_t end = 0;
 
 	while (got < n) {
 		long r = hvl_vsockd_recv(&bvd, s, p + got, n - got, poll_mode ? 0u : VS_IO_MS);
 
 		if (r > 0)
 			got += (size_t)r;
-		else if (r != -EAGAIN || now_ns() > end)
+		else if (r != -EAGAIN || poll_expired(&spins, &end))
 			return -1;
 	}
 	return 0;
