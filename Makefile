@@ -11,6 +11,8 @@
 #   make cross    scripts/cross-build.sh (Cortex-M4 and Cortex-R5)
 #   make cppcheck scripts/cppcheck.sh (cppcheck + MISRA report)
 #   make fuzz     libFuzzer targets of fuzz/, FUZZ_SECONDS (300) each
+#   make soak     the long versions of the end-to-end tests (1 GiB vsock
+#                 streams each way against hvl-pmm and hvl_vsockd)
 #   make deps     scripts/deps.sh: check / install Debian packages
 #   make clean    remove every build directory
 #
@@ -59,12 +61,12 @@ step = +@printf '\n==> %s\n' '$(1)'; t0=$$(date +%s); \
 	else printf '<== %s: FAILED after %ss\n' '$(1)' $$(( $$(date +%s) - t0 )); exit 1; fi
 
 .PHONY: all build deps configure check san san-build san-check tsan-build tsan-check test demo bench \
-        fuzz fuzz-quick cross cppcheck clean help
+        fuzz fuzz-quick soak cross cppcheck clean help
 
 all: build
 
 help:
-	@sed -n '3,18s/^# \{0,1\}//p' Makefile
+	@sed -n '3,20s/^# \{0,1\}//p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -140,6 +142,12 @@ fuzz:
 
 fuzz-quick:
 	FUZZ_RUNS=$(FUZZ_RUNS) JOBS=$(JOBS) scripts/fuzz.sh --quick
+
+# make test runs the same tests with their short defaults (through ctest,
+# whose per-test timeouts suit those; here each bounds itself by alarm()).
+soak: build
+	HVL_VSOCK_BIG=1 ./$(BUILD_DIR)/test_vsock_e2e ./$(BUILD_DIR)/hvl-pmm
+	HVL_VSOCK_BIG=1 ./$(BUILD_DIR)/test_vsockd
 
 cross:
 	MAKEFLAGS= JOBS=$(JOBS) scripts/cross-build.sh
