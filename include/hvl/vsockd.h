@@ -103,7 +103,7 @@ struct hvl_vsockd {
 	uint32_t last;            /* conn_find()'s last hit */
 	struct hvl_vsockd_chain txc, evc;
 	struct hvl_vsockd_chain rxc[HVL_VSOCKD_RX_AHEAD];
-	uint8_t nrxc;             /* receive chains held, rxc[0..nrxc) */
+	uint8_t rx_head, nrxc;    /* receive chains held: a ring, oldest at rx_head */
 	uint8_t event_pending;    /* transport reset owed (every DRIVER_OK) */
 	uint8_t any_pend;
 	uint8_t rx_pushed, tx_pushed;

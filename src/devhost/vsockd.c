@@ -158,27 +158,33 @@ static struct hvl_vsockd_sock *conn_find(struct hvl_vsockd *v, uint32_t lport, u
 
 /* ------------------------------------------------------------ receiveq */
 
-/* The next receive chain, taken off the ring if we hold none; NULL if none. */
-static struct hvl_vsockd_chain *rx_chain(struct hvl_vsockd *v)
+/*
+ * Take one receive chain off the ring into the next free held slot and
+ * check it.  Returns 1 if one was taken, 0 if none (or the device failed).
+ */
+static int rx_take(struct hvl_vsockd *v)
 {
-	struct hvl_vsockd_chain *ch;
-	int r;
+	struct hvl_vsockd_chain *ch = &v->rxc[(v->rx_head + v->nrxc) % HVL_VSOCKD_RX_AHEAD];
 
-	if (v->nrxc > 0u)
-		return &v->rxc[0];
-	ch = &v->rxc[0];
 	ch->c.iov = ch->iov;
 	ch->c.cap = HVL_VSOCKD_IOV;
-	r = hvl_dev_pop(v->dev, HVL_VSOCK_RXQ, &ch->c);
-	if (r <= 0)
-		return NULL;
+	if (hvl_dev_pop(v->dev, HVL_VSOCK_RXQ, &ch->c) <= 0)
+		return 0;
 	if (ch->c.n_out != 0u || ch->c.in_len < HVL_VSOCK_HDR_SIZE + 1u) {
 		hvl_dev_fail(v->dev, HVL_BROKEN_REQUEST, "receiveq chain %u: %u readable, %u writable byte(s)",
 			     ch->c.head, ch->c.out_len, ch->c.in_len);
-		return NULL;
+		return 0;
 	}
-	v->nrxc = 1u;
-	return ch;
+	v->nrxc++;
+	return 1;
+}
+
+/* The oldest receive chain held, taken off the ring if we hold none; NULL if none. */
+static struct hvl_vsockd_chain *rx_chain(struct hvl_vsockd *v)
+{
+	if (v->nrxc == 0u && !rx_take(v))
+		return NULL;
+	return &v->rxc[v->rx_head];
 }
 
 /* Take receive chains ahead of need, up to HVL_VSOCKD_RX_AHEAD. */
@@ -187,21 +193,8 @@ static void rx_fill_ahead(struct hvl_vsockd *v)
 	/* In batches: the receiveq's avail index is a line the remote writes. */
 	if (v->nrxc > HVL_VSOCKD_RX_AHEAD / 2u)
 		return;
-	while (v->nrxc < HVL_VSOCKD_RX_AHEAD && hvl_dev_live(v->dev)) {
-		struct hvl_vsockd_chain *ch = &v->rxc[v->nrxc];
-
-		ch->c.iov = ch->iov;
-		ch->c.cap = HVL_VSOCKD_IOV;
-		if (hvl_dev_pop(v->dev, HVL_VSOCK_RXQ, &ch->c) <= 0)
-			return;
-		if (ch->c.n_out != 0u || ch->c.in_len < HVL_VSOCK_HDR_SIZE + 1u) {
-			hvl_dev_fail(v->dev, HVL_BROKEN_REQUEST,
-				     "receiveq chain %u: %u readable, %u writable byte(s)", ch->c.head,
-				     ch->c.out_len, ch->c.in_len);
-			return;
-		}
-		v->nrxc++;
-	}
+	while (v->nrxc < HVL_VSOCKD_RX_AHEAD && hvl_dev_live(v->dev) && rx_take(v))
+		;
 }
 
 /* Payload room of the next packet we can send (0: no receive buffer). */
@@ -226,7 +219,6 @@ static int emit(struct hvl_vsockd *v, struct hvl_vsockd_sock *s, uint32_t lport,
 	struct hvl_vsockd_chain *ch = rx_chain(v);
 	struct hvl_vq_dev *vq = hvl_dev_vq(v->dev, HVL_VSOCK_RXQ);
 	struct hvl_vsock_hdr h;
-	uint8_t k;
 
 	if (ch == NULL || vq == NULL)
 		return -EAGAIN;
@@ -238,14 +230,8 @@ static int emit(struct hvl_vsockd *v, struct hvl_vsockd_sock *s, uint32_t lport,
 	if (len > 0u)
 		(void)hvl_chain_write(&ch->c, HVL_VSOCK_HDR_SIZE, payload, len);
 	hvl_vq_dev_push(vq, ch->c.head, HVL_VSOCK_HDR_SIZE + len);
-	/* Shift the chains held ahead (a handful of small structs). */
+	v->rx_head = (uint8_t)((v->rx_head + 1u) % HVL_VSOCKD_RX_AHEAD);
 	v->nrxc--;
-	for (k = 0; k < v->nrxc; k++) {
-		v->rxc[k].c = v->rxc[k + 1u].c;
-		(void)memcpy(v->rxc[k].iov, v->rxc[k + 1u].iov,
-			     sizeof(struct hvl_iov) * v->rxc[k].c.n_in);
-		v->rxc[k].c.iov = v->rxc[k].iov;
-	}
 	v->rx_pushed = 1u;
 	v->pkts_out++;
 	v->bytes_out += len;
