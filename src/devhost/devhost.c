@@ -156,10 +156,8 @@ int hvl_devhost_service(struct hvl_devhost *h, uint32_t wait_ms)
 	h->force = 0u;
 	/* The clock is read every 64 passes of a spinning caller, and before a sleep. */
 	h->loops++;
-	if (work != 0 && wait_ms == 0u && (h->loops & 63u) != 0u)
+	if (wait_ms == 0u && (h->loops & 63u) != 0u)
 		return work;
-	if (work == 0 && wait_ms == 0u && (h->loops & 63u) != 0u)
-		return 0;
 	t = dh_now_ms();
 	if (t >= h->next_hb_ms) {
 		/* Heartbeat and watchdog pass, as hvl-pmm's device thread does. */
