@@ -50,6 +50,14 @@
 #define HVL_VSOCK_CLOSE_MS   5000u /* a closed connection waits this long for the peer's RST */
 #define HVL_VSOCK_MIN_RBUF   256u  /* smallest receive buffer per socket */
 #define HVL_VSOCK_EPHEMERAL  49152u
+/*
+ * Polling: a recv(.., 0) that finds nothing looks at the receive ring's
+ * used index only, and makes the whole pass (events, transmit buffers,
+ * timers, control packets) every HVL_VSOCK_IDLE_PASS such calls; a pass
+ * that takes packets in does the rest once every HVL_VSOCK_LEAN_PASSES.
+ */
+#define HVL_VSOCK_IDLE_PASS  256u
+#define HVL_VSOCK_LEAN_PASSES 64u
 
 #define HVL_VSOCK_STORAGE_ALIGN 8u
 /* Ring bookkeeping of the three queues, each of at most @qsize entries. */
@@ -122,6 +130,12 @@ struct hvl_vsock {
 	uint32_t next_port;
 	uint8_t any_pend;             /* some socket has pend bits */
 	uint32_t idle_polls;          /* recv(.., 0) calls that found nothing */
+	uint32_t lean_passes;         /* receive passes without the rest */
+	uint16_t rx_next;             /* receive buffer the device most likely fills next */
+	/* A recv() in progress: its socket's data goes straight to its buffer. */
+	struct hvl_vsock_sock *rd_sock;
+	uint8_t *rd_buf;
+	uint32_t rd_len, rd_got;
 	uint8_t is_open;
 	struct hvl_vsock_rst rst[HVL_VSOCK_RST_QUEUE];
 	uint16_t rst_head, rst_count;

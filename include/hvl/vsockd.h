@@ -51,6 +51,7 @@
 #define HVL_VSOCKD_MIN_RBUF   4096u
 #define HVL_VSOCKD_EPHEMERAL  49152u
 #define HVL_VSOCKD_BUDGET     256u    /* transmit chains per pass */
+#define HVL_VSOCKD_IDLE_PASS  256u    /* empty recv(.., 0) calls per full service pass */
 
 /* hvl_vsockd_poll() events (the values of hvl_vsock_poll()'s). */
 #define HVL_VSOCKD_POLLIN  1u

@@ -509,9 +509,16 @@ static void transmitq(struct hvl_vsockd *v)
 		if (v->rd_sock != NULL && v->rd_got == v->rd_len)
 			break;
 
+		/* A packet handled may have failed the device: look again before the next. */
+		if (budget != HVL_VSOCKD_BUDGET && hvl_dev_vq(v->dev, HVL_VSOCK_TXQ) != vq)
+			break;
 		v->txc.c.iov = v->txc.iov;
 		v->txc.c.cap = HVL_VSOCKD_IOV;
-		r = hvl_dev_pop(v->dev, HVL_VSOCK_TXQ, &v->txc.c);
+		/* The ring itself, not hvl_dev_pop(): this is every polling call's path. */
+		r = hvl_vq_dev_pop(vq, &v->txc.c);
+		if (r < 0)
+			hvl_dev_fail(v->dev, r == -EFAULT ? HVL_BROKEN_ADDRESS : HVL_BROKEN_RING,
+				     "queue %u: %s", HVL_VSOCK_TXQ, hvl_vq_fault_str(vq->fault));
 		if (r <= 0)
 			break;
 		if (v->txc.c.n_in != 0u) {
@@ -940,6 +947,12 @@ long hvl_vsockd_send(struct hvl_vsockd *v, int sd, const void *buf, size_t len, 
 		progress(v);
 	}
 	flush_interrupts(v);
+	/*
+	 * The packet is out: take receive chains ahead now, while it travels,
+	 * rather than on the next send's path (the remote writes that ring).
+	 */
+	if (done > 0u && vd_live(v))
+		rx_fill_ahead(v);
 	if (done > 0u)
 		return (long)done;
 	return rc != 0 ? rc : 0;
@@ -996,13 +1009,14 @@ long hvl_vsockd_recv(struct hvl_vsockd *v, int sd, void *buf, size_t len, uint32
 		v->rd_got = 0u;
 		/*
 		 * The transmitq first.  A caller polling with timeout 0 gets the
-		 * rest (register service, heartbeat, receive chains ahead) on
-		 * every 16th empty call only: each pass reads lines the remote
-		 * writes, which costs both sides on a polled round trip.
+		 * rest (register service, heartbeat, receive chains ahead) once
+		 * every HVL_VSOCKD_IDLE_PASS empty calls only: each pass reads
+		 * lines the remote writes, which costs both sides on a polled
+		 * round trip.
 		 */
 		pump_in(v);
 		if (v->rd_got == 0u && s->rcount == 0u &&
-		    (timeout_ms != 0u || (++v->idle_polls & 15u) == 0u)) {
+		    (timeout_ms != 0u || ++v->idle_polls % HVL_VSOCKD_IDLE_PASS == 0u)) {
 			(void)hvl_devhost_service(v->host, 0u);
 			pump_in(v);
 			pump_out(v);

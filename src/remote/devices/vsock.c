@@ -7,7 +7,8 @@
  * posted device-writable on queue 0; each packet that comes back is checked
  * (STYLE 10: the header is copied once, its len must fit the used length,
  * the CIDs must be host -> us, the type must be stream), its payload copied
- * into the socket's own receive ring, and the buffer is re-posted at once.
+ * into the buffer of the recv() taking it in or else into the socket's own
+ * receive ring, and the buffer is re-posted at once.
  * Because the ring is the credit we advertise (buf_alloc), data that obeys
  * flow control always fits; data that does not is a peer fault and resets
  * the connection.  Transmit packets are built in buffers of the same size
@@ -253,8 +254,16 @@ long hvl_vsock_send(struct hvl_vsock *v, int sd, const void *buf, size_t len, ui
 			done += n;
 			added = 1;
 		}
-		if (added != 0)
+		if (added != 0) {
 			hvl_vdev_kick(&v->vdev, HVL_VSOCK_TXQ, &v->txq);
+			/*
+			 * Take transmit buffers back now, while the packet travels:
+			 * reading the used ring the device writes costs a transfer,
+			 * better here than on the receive path of a round trip.
+			 */
+			if (v->tx_nfree < (uint16_t)(v->ntx / 2u + 1u) && vsk_tx_reclaim(v) != 0)
+				return (done > 0u) ? (long)done : -EIO;
+		}
 		if (done == len)
 			return (long)done;
 		if (timeout_ms != 0u && deadline == 0u)
@@ -265,6 +274,59 @@ long hvl_vsock_send(struct hvl_vsock *v, int sd, const void *buf, size_t len, ui
 			return (timeout_ms == 0u) ? -EAGAIN : -ETIMEDOUT;
 		}
 	}
+}
+
+/* Tell the peer once a quarter of @s's buffer is free again. */
+static void credit_check(struct hvl_vsock *v, struct hvl_vsock_sock *s)
+{
+	if (s->state == (uint8_t)HVL_VSOCK_S_ESTABLISHED && s->fwd_cnt - s->fwd_adv >= s->rcap / 4u) {
+		vsk_sock_pend(v, s, PEND_CREDIT);
+		(void)vsk_flush_pending(v);
+	}
+}
+
+/*
+ * A pass delivered v->rd_got bytes straight into @dst: top them up from
+ * what went to the ring beyond them, and return the count.
+ */
+static long recv_done(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint8_t *dst, size_t len)
+{
+	uint32_t got = v->rd_got;
+
+	v->rd_got = 0u;
+	if (got < len && s->rcount > 0u) {
+		uint32_t n = (len - got < s->rcount) ? (uint32_t)(len - got) : s->rcount;
+		uint32_t first = s->rcap - s->rhead;
+
+		if (first > n)
+			first = n;
+		(void)memcpy(&dst[got], &s->rbuf[s->rhead], first);
+		if (n > first)
+			(void)memcpy(&dst[got + first], s->rbuf, n - first);
+		s->rhead = (s->rhead + n) % s->rcap;
+		s->rcount -= n;
+		s->fwd_cnt += n;
+		got += n;
+	}
+	credit_check(v, s);
+	return (long)got;
+}
+
+/*
+ * A polling caller found nothing: ask for the lines of the buffer the
+ * device will most likely fill next, so that they may already be on the
+ * way when its used index moves.  A hint only; nothing is read.
+ */
+static void prefetch_next_rx(const struct hvl_vsock *v)
+{
+#if defined(__GNUC__)
+	if (v->rx_next < v->nrx) {
+		__builtin_prefetch(v->rx[v->rx_next].local);
+		__builtin_prefetch(&v->rx[v->rx_next].local[64]);
+	}
+#else
+	(void)v;
+#endif
 }
 
 long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t timeout_ms)
@@ -279,22 +341,34 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		return 0;
 	if (buf == NULL)
 		return -EINVAL;
+	if (len > 0x7FFFFFFFu)
+		len = 0x7FFFFFFFu;
 	deadline = 0u; /* read the clock only if we wait */
 	for (;;) {
-		int rc;
+		int rc, more;
 
 		/*
 		 * Data already buffered is returned without a pass over the
 		 * rings.  A caller polling with timeout 0 finds an empty receive
-		 * ring by its used index alone and gets the whole pass (transmit
-		 * buffers, events, timers, control packets) every 16th such call.
+		 * ring by its used index alone, and gets the whole pass every
+		 * HVL_VSOCK_IDLE_PASS such calls.  During the pass, this socket's
+		 * packets are copied straight into @buf (once, not via rbuf).
 		 */
-		if (s->rcount == 0u &&
-		    (timeout_ms != 0u || hvl_vq_drv_more_used(&v->rxq) != 0 || v->any_pend != 0u ||
-		     v->rst_count != 0u || (++v->idle_polls & 15u) == 0u)) {
-			rc = hvl_vsock_pump(v);
-			if (rc != 0)
-				return rc;
+		if (s->rcount == 0u) {
+			more = hvl_vq_drv_more_used(&v->rxq);
+			if (timeout_ms != 0u || more != 0 || v->any_pend != 0u || v->rst_count != 0u ||
+			    ++v->idle_polls % HVL_VSOCK_IDLE_PASS == 0u) {
+				v->rd_sock = s;
+				v->rd_buf = dst;
+				v->rd_len = (uint32_t)len;
+				v->rd_got = 0u;
+				rc = vsk_pump(v, more);
+				v->rd_sock = NULL;
+				if (v->rd_got > 0u)
+					return recv_done(v, s, dst, len);
+				if (rc != 0)
+					return rc;
+			}
 		}
 		if (s->rcount > 0u) {
 			uint32_t n = (len < s->rcount) ? (uint32_t)len : s->rcount;
@@ -308,11 +382,7 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 			s->rhead = (s->rhead + n) % s->rcap;
 			s->rcount -= n;
 			s->fwd_cnt += n;
-			/* Tell the peer once a quarter of the buffer is free again. */
-			if (s->state == (uint8_t)HVL_VSOCK_S_ESTABLISHED && s->fwd_cnt - s->fwd_adv >= s->rcap / 4u) {
-				vsk_sock_pend(v, s, PEND_CREDIT);
-				(void)vsk_flush_pending(v);
-			}
+			credit_check(v, s);
 			return (long)n;
 		}
 		if ((s->state == (uint8_t)HVL_VSOCK_S_ESTABLISHED ||
@@ -322,8 +392,10 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		rc = sock_err(s);
 		if (rc != 0)
 			return rc;
-		if (timeout_ms == 0u)
+		if (timeout_ms == 0u) {
+			prefetch_next_rx(v);
 			return -EAGAIN;
+		}
 		if (deadline == 0u)
 			deadline = vsk_deadline(v, timeout_ms);
 		if (vsk_wait(v, deadline) != 0)

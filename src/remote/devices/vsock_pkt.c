@@ -122,7 +122,7 @@ int vsk_ev_post(struct hvl_vsock *v, struct hvl_vsock_buf *b)
 }
 
 /* Take back every transmit buffer the device is done with. */
-static int tx_reclaim(struct hvl_vsock *v)
+int vsk_tx_reclaim(struct hvl_vsock *v)
 {
 	uint16_t i;
 
@@ -155,7 +155,7 @@ int vsk_tx_packet(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint32_t lport,
 	struct hvl_sg sg;
 
 	if (v->tx_nfree == 0u)
-		(void)tx_reclaim(v);
+		(void)vsk_tx_reclaim(v);
 	if (v->tx_nfree == 0u)
 		return -EAGAIN;
 	b = &v->tx[v->tx_free[v->tx_nfree - 1u]];
@@ -404,8 +404,22 @@ static void on_packet(struct hvl_vsock *v, const uint8_t *pkt, uint32_t ulen)
 			queue_rst(v, dst, src);
 			break;
 		}
-		rx_store(s, &pkt[HVL_VSOCK_HDR_SIZE], len);
 		v->bytes_in += len;
+		if (v->rd_sock == s && s->rcount == 0u && v->rd_got < v->rd_len) {
+			/* A recv() waits on this socket: its buffer first, the rest to the ring. */
+			uint32_t n = v->rd_len - v->rd_got;
+
+			if (n > len)
+				n = len;
+			(void)memcpy(&v->rd_buf[v->rd_got], &pkt[HVL_VSOCK_HDR_SIZE], n);
+			v->rd_got += n;
+			s->rx_cnt += n;
+			s->fwd_cnt += n;
+			pkt += n;
+			len -= n;
+		}
+		if (len > 0u)
+			rx_store(s, &pkt[HVL_VSOCK_HDR_SIZE], len);
 		break;
 	case HVL_VSOCK_OP_SHUTDOWN:
 		s->peer_shut = (uint8_t)(s->peer_shut |
@@ -467,6 +481,11 @@ static void check_closing(struct hvl_vsock *v)
 
 int hvl_vsock_pump(struct hvl_vsock *v)
 {
+	return vsk_pump(v, 0);
+}
+
+int vsk_pump(struct hvl_vsock *v, int lean)
+{
 	uint32_t i;
 	int reposted = 0;
 
@@ -492,12 +511,22 @@ int hvl_vsock_pump(struct hvl_vsock *v)
 			__builtin_prefetch(&b->local[off]);
 #endif
 		on_packet(v, b->local, ulen);
+		/* The device fills buffers in the order we post them. */
+		v->rx_next = (uint16_t)(((size_t)(b - v->rx) + 1u) % v->nrx);
 		if (vsk_rx_post(v, b) != 0)
 			return -EIO;
 		reposted = 1;
 	}
 	if (reposted != 0)
 		hvl_vdev_kick(&v->vdev, HVL_VSOCK_RXQ, &v->rxq);
+	/*
+	 * Packets came in and we owe nothing: the rest of the pass (events,
+	 * transmit buffers, timers) waits, so a polled round trip does not
+	 * carry it; it runs every HVL_VSOCK_LEAN_PASSES passes regardless.
+	 */
+	if (lean != 0 && reposted != 0 && v->any_pend == 0u && v->rst_count == 0u &&
+	    ++v->lean_passes % HVL_VSOCK_LEAN_PASSES != 0u)
+		return 0;
 	for (i = 0u; i < HVL_VSOCK_EV_BUFS; i++) {
 		uint32_t ulen = 0u;
 		struct hvl_vsock_buf *b = hvl_vq_drv_get_used(&v->evq, &ulen);
@@ -515,7 +544,7 @@ int hvl_vsock_pump(struct hvl_vsock *v)
 		hvl_vdev_kick(&v->vdev, HVL_VSOCK_EVQ, &v->evq);
 	}
 	/* Transmit buffers come back in batches: the used ring is read when half are out. */
-	if (v->tx_nfree < (uint16_t)(v->ntx / 2u + 1u) && tx_reclaim(v) != 0)
+	if (v->tx_nfree < (uint16_t)(v->ntx / 2u + 1u) && vsk_tx_reclaim(v) != 0)
 		return -EIO;
 	check_closing(v);
 	if (vsk_flush_pending(v) != 0)

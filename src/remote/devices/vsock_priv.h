@@ -36,6 +36,14 @@ int vsk_ev_post(struct hvl_vsock *v, struct hvl_vsock_buf *b);
 /* Build and post one packet; -EAGAIN without a free transmit buffer, -EIO if broken. */
 int vsk_tx_packet(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint32_t lport, uint32_t pport,
 		  uint16_t op, uint32_t flags, const uint8_t *payload, uint32_t len);
+/* Take back the transmit buffers the device used.  0 or -EIO if the ring broke. */
+int vsk_tx_reclaim(struct hvl_vsock *v);
+/*
+ * hvl_vsock_pump(); @lean: if packets came in and nothing is owed, skip
+ * the rest of the pass (events, transmit buffers, timers), except on every
+ * HVL_VSOCK_LEAN_PASSES-th such pass.
+ */
+int vsk_pump(struct hvl_vsock *v, int lean);
 /* Send queued RSTs and pending control packets while transmit buffers last.  0 or -EIO. */
 int vsk_flush_pending(struct hvl_vsock *v);
 /* Sleep until the device used something or @deadline passes (-ETIMEDOUT). */
