@@ -23,6 +23,7 @@
  * and data beyond the credit we gave resets the connection.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -218,17 +219,35 @@ static int emit(struct hvl_vsockd *v, struct hvl_vsockd_sock *s, uint32_t lport,
 {
 	struct hvl_vsockd_chain *ch = rx_chain(v);
 	struct hvl_vq_dev *vq = hvl_dev_vq(v->dev, HVL_VSOCK_RXQ);
-	struct hvl_vsock_hdr h;
 
 	if (ch == NULL || vq == NULL)
 		return -EAGAIN;
-	hvl_vsock_hdr_init(&h, HVL_VSOCK_CID_HOST, v->cid, lport, pport, op, flags, len,
-			   s != NULL ? s->rcap : 0u, s != NULL ? s->fwd_cnt : 0u);
+	/*
+	 * Usually the whole packet fits the chain's first buffer: build the
+	 * header in place.  Through a copy on the stack, the wide loads of the
+	 * copy would wait for the header's narrow stores to retire, and those
+	 * wait behind any store still fetching a line the remote holds.
+	 */
+	if (ch->c.iov[0].len >= HVL_VSOCK_HDR_SIZE + len &&
+	    ((uintptr_t)ch->c.iov[0].base % _Alignof(struct hvl_vsock_hdr)) == 0u) {
+		uint8_t *p = ch->c.iov[0].base;
+
+		hvl_vsock_hdr_init((struct hvl_vsock_hdr *)(void *)p, HVL_VSOCK_CID_HOST, v->cid, lport,
+				   pport, op, flags, len, s != NULL ? s->rcap : 0u,
+				   s != NULL ? s->fwd_cnt : 0u);
+		if (len > 0u)
+			(void)memcpy(p + HVL_VSOCK_HDR_SIZE, payload, len);
+	} else {
+		struct hvl_vsock_hdr h;
+
+		hvl_vsock_hdr_init(&h, HVL_VSOCK_CID_HOST, v->cid, lport, pport, op, flags, len,
+				   s != NULL ? s->rcap : 0u, s != NULL ? s->fwd_cnt : 0u);
+		(void)hvl_chain_write(&ch->c, 0u, &h, HVL_VSOCK_HDR_SIZE);
+		if (len > 0u)
+			(void)hvl_chain_write(&ch->c, HVL_VSOCK_HDR_SIZE, payload, len);
+	}
 	if (s != NULL)
 		s->fwd_adv = s->fwd_cnt;
-	(void)hvl_chain_write(&ch->c, 0u, &h, HVL_VSOCK_HDR_SIZE);
-	if (len > 0u)
-		(void)hvl_chain_write(&ch->c, HVL_VSOCK_HDR_SIZE, payload, len);
 	hvl_vq_dev_push(vq, ch->c.head, HVL_VSOCK_HDR_SIZE + len);
 	v->rx_head = (uint8_t)((v->rx_head + 1u) % HVL_VSOCKD_RX_AHEAD);
 	v->nrxc--;
@@ -241,13 +260,11 @@ static int emit(struct hvl_vsockd *v, struct hvl_vsockd_sock *s, uint32_t lport,
 /* Interrupt decisions, once per batch (the ring says whether the remote wants one). */
 static void flush_interrupts(struct hvl_vsockd *v)
 {
-	if (v->rx_pushed) {
-		v->rx_pushed = 0u;
-		hvl_dev_vq_interrupt(v->dev, HVL_VSOCK_RXQ);
-	}
-	if (v->tx_pushed) {
-		v->tx_pushed = 0u;
-		hvl_dev_vq_interrupt(v->dev, HVL_VSOCK_TXQ);
+	uint32_t qmask = (v->rx_pushed ? 1u << HVL_VSOCK_RXQ : 0u) | (v->tx_pushed ? 1u << HVL_VSOCK_TXQ : 0u);
+
+	if (qmask != 0u) {
+		v->rx_pushed = v->tx_pushed = 0u;
+		hvl_dev_vqs_interrupt(v->dev, qmask);
 	}
 }
 

@@ -339,12 +339,31 @@ void hvl_dev_interrupt(struct hvl_dev *d, uint32_t bits)
 	hvl_notify_ring(&d->to_remote);
 }
 
-void hvl_dev_vq_interrupt(struct hvl_dev *d, unsigned q)
+/* Does queue @q's driver want an interrupt for its pushes?  Records the decision. */
+static int vq_wants_interrupt(struct hvl_dev *d, unsigned q)
 {
 	if (q >= d->st.num_queues || !d->q[q].ready)
-		return;
+		return 0;
 	/* Poll doorbell: an interrupt is a few plain stores; skip the fence and decide nothing. */
-	if (d->polled ? hvl_vq_dev_mark_signalled(&d->q[q].vq) : hvl_vq_dev_need_interrupt(&d->q[q].vq))
+	return d->polled ? hvl_vq_dev_mark_signalled(&d->q[q].vq) : hvl_vq_dev_need_interrupt(&d->q[q].vq);
+}
+
+void hvl_dev_vq_interrupt(struct hvl_dev *d, unsigned q)
+{
+	if (vq_wants_interrupt(d, q))
+		hvl_dev_interrupt(d, HVL_INT_VRING);
+}
+
+void hvl_dev_vqs_interrupt(struct hvl_dev *d, uint32_t qmask)
+{
+	int want = 0;
+	unsigned q;
+
+	/* Every queue decides (each records its own suppression state), then one interrupt. */
+	for (q = 0; q < HVL_MAX_QUEUES && qmask != 0u; q++, qmask >>= 1)
+		if ((qmask & 1u) != 0u && vq_wants_interrupt(d, q))
+			want = 1;
+	if (want)
 		hvl_dev_interrupt(d, HVL_INT_VRING);
 }
 

@@ -128,6 +128,12 @@ int hvl_dev_live(const struct hvl_dev *d);
  */
 void hvl_dev_vq_interrupt(struct hvl_dev *d, unsigned q);
 
+/*
+ * The same for every queue whose bit is set in @qmask (bit q = queue q),
+ * with one interrupt for all of them: the interrupt names no queue.
+ */
+void hvl_dev_vqs_interrupt(struct hvl_dev *d, uint32_t qmask);
+
 /* Raise an interrupt unconditionally: HVL_INT_VRING and/or HVL_INT_CONFIG. */
 void hvl_dev_interrupt(struct hvl_dev *d, uint32_t bits);
 
