@@ -379,7 +379,10 @@ static void deliver(struct hvl_vsockd *v, struct hvl_vsockd_sock *s, const struc
 
 		if (n > len)
 			n = len;
-		(void)hvl_chain_read(c, off, v->rd_buf + v->rd_got, n);
+		if (c->iov[0].len >= off + n) /* the usual case: all in the first buffer */
+			(void)memcpy(v->rd_buf + v->rd_got, (const uint8_t *)c->iov[0].base + off, n);
+		else
+			(void)hvl_chain_read(c, off, v->rd_buf + v->rd_got, n);
 		v->rd_got += n;
 		s->fwd_cnt += n;
 		off += n;
@@ -560,7 +563,11 @@ static void transmitq(struct hvl_vsockd *v)
 		if (v->txc.c.out_len < HVL_VSOCK_HDR_SIZE) {
 			v->bad_pkts++;
 		} else {
-			(void)hvl_chain_read(&v->txc.c, 0u, &h, HVL_VSOCK_HDR_SIZE);
+			/* Usually the first buffer holds the header: a fixed-size copy, no call. */
+			if (v->txc.c.iov[0].len >= HVL_VSOCK_HDR_SIZE)
+				(void)memcpy(&h, v->txc.c.iov[0].base, HVL_VSOCK_HDR_SIZE);
+			else
+				(void)hvl_chain_read(&v->txc.c, 0u, &h, HVL_VSOCK_HDR_SIZE);
 			len = hvl_le32_get(&h.len);
 			if (hvl_le64_get(&h.src_cid) != v->cid ||
 			    hvl_le64_get(&h.dst_cid) != HVL_VSOCK_CID_HOST) {

@@ -22,10 +22,10 @@ int hvl_vsock_broken(const struct hvl_vsock *v)
 {
 	if (v == NULL || v->is_open == 0u)
 		return 1;
-	if (hvl_vdev_live(&v->vdev) == 0)
+	/* The rings' own flags directly: every send and receive pass asks. */
+	if ((v->rxq.broken | v->txq.broken | v->evq.broken) != 0u)
 		return 1;
-	return (hvl_vq_drv_broken(&v->rxq) != 0 || hvl_vq_drv_broken(&v->txq) != 0 ||
-		hvl_vq_drv_broken(&v->evq) != 0) ? 1 : 0;
+	return hvl_vdev_live(&v->vdev) == 0 ? 1 : 0;
 }
 
 uint64_t hvl_vsock_cid(const struct hvl_vsock *v)
