@@ -52,6 +52,7 @@
 #define HVL_VSOCKD_EPHEMERAL  49152u
 #define HVL_VSOCKD_BUDGET     256u    /* transmit chains per pass */
 #define HVL_VSOCKD_IDLE_PASS  256u    /* empty recv(.., 0) calls per full service pass */
+#define HVL_VSOCKD_TX_HOLD    4u      /* transmit chains done with, returned together */
 
 /* hvl_vsockd_poll() events (the values of hvl_vsock_poll()'s). */
 #define HVL_VSOCKD_POLLIN  1u
@@ -108,6 +109,9 @@ struct hvl_vsockd {
 	uint8_t event_pending;    /* transport reset owed (every DRIVER_OK) */
 	uint8_t any_pend;
 	uint8_t rx_pushed, tx_pushed;
+	/* Transmit chains done with, not yet returned (see tx_release()). */
+	uint16_t tx_done[HVL_VSOCKD_TX_HOLD];
+	uint8_t ntx_done;
 	uint32_t idle_polls;      /* recv(.., 0) calls that found nothing */
 	struct hvl_vsockd_rst rst[HVL_VSOCKD_RST_QUEUE];
 	uint16_t rst_head, rst_count;

@@ -509,6 +509,29 @@ static void on_packet(struct hvl_vsockd *v, const struct hvl_vsock_hdr *h, const
 	}
 }
 
+/*
+ * Return the transmit chains we are done with.  They are held rather than
+ * pushed one by one: a push writes the used ring, a line the remote reads
+ * when it takes buffers back, and that store would then wait for the line
+ * ahead of the stores that answer the packet (the receiveq's used index).
+ * transmitq() returns them at the first poll that finds the ring empty,
+ * that is while the remote works on our answer, or once
+ * HVL_VSOCKD_TX_HOLD are held; every sleep and full pass returns them too.
+ */
+static void tx_release(struct hvl_vsockd *v)
+{
+	struct hvl_vq_dev *vq = hvl_dev_vq(v->dev, HVL_VSOCK_TXQ);
+	unsigned i;
+
+	if (vq != NULL) {
+		for (i = 0; i < v->ntx_done; i++)
+			hvl_vq_dev_push(vq, v->tx_done[i], 0u);
+		if (v->ntx_done != 0u)
+			v->tx_pushed = 1u;
+	}
+	v->ntx_done = 0u; /* without a ring (reset), the chains are gone anyway */
+}
+
 /* Take the remote's packets, up to HVL_VSOCKD_BUDGET. */
 static void transmitq(struct hvl_vsockd *v)
 {
@@ -539,8 +562,12 @@ static void transmitq(struct hvl_vsockd *v)
 		if (r < 0)
 			hvl_dev_fail(v->dev, r == -EFAULT ? HVL_BROKEN_ADDRESS : HVL_BROKEN_RING,
 				     "queue %u: %s", HVL_VSOCK_TXQ, hvl_vq_fault_str(vq->fault));
-		if (r <= 0)
+		if (r <= 0) {
+			/* An empty poll with chains held: nobody waits on us now. */
+			if (r == 0 && budget == HVL_VSOCKD_BUDGET && v->ntx_done != 0u)
+				tx_release(v);
 			break;
+		}
 		if (v->txc.c.n_in != 0u) {
 			hvl_dev_fail(v->dev, HVL_BROKEN_REQUEST,
 				     "transmitq chain %u has %u device-writable buffer(s)", v->txc.c.head,
@@ -589,8 +616,9 @@ static void transmitq(struct hvl_vsockd *v)
 				on_packet(v, &h, &v->txc.c);
 			}
 		}
-		hvl_vq_dev_push(vq, v->txc.c.head, 0u);
-		v->tx_pushed = 1u;
+		v->tx_done[v->ntx_done++] = v->txc.c.head;
+		if (v->ntx_done == HVL_VSOCKD_TX_HOLD)
+			tx_release(v);
 	}
 }
 
@@ -610,6 +638,7 @@ static void pump_out(struct hvl_vsockd *v)
 		return;
 	(void)flush_pending(v);
 	rx_fill_ahead(v);
+	tx_release(v);
 	flush_interrupts(v);
 }
 
@@ -653,8 +682,11 @@ static int vd_wait(struct hvl_vsockd *v, uint64_t deadline, int want_rx)
 	int ready = 0;
 
 	check_deadlines(v, t);
-	if (t >= deadline)
+	tx_release(v);
+	if (t >= deadline) {
+		flush_interrupts(v);
 		return -ETIMEDOUT;
+	}
 	if (txq != NULL && hvl_vq_dev_enable_notify(txq) != 0)
 		ready = 1;
 	/* The receiveq only matters when we hold no buffer and have something to send. */
@@ -694,6 +726,7 @@ static void ops_reset(struct hvl_dev *d)
 	v->rst_head = v->rst_count = 0u;
 	v->event_pending = 0u;
 	v->rx_pushed = v->tx_pushed = 0u;
+	v->ntx_done = 0u;
 	v->resets++;
 }
 
@@ -1062,8 +1095,12 @@ long hvl_vsockd_recv(struct hvl_vsockd *v, int sd, void *buf, size_t len, uint32
 		if (s->state != S_ESTABLISHED || s->err != 0 ||
 		    (s->peer_shut & HVL_VSOCK_SHUTDOWN_SEND) != 0u)
 			continue;
-		if (timeout_ms == 0u)
+		if (timeout_ms == 0u) {
+			/* Chains returned by this poll: a sleeping remote may wait for them. */
+			if (v->tx_pushed != 0u)
+				flush_interrupts(v);
 			return -EAGAIN;
+		}
 		if (deadline == 0u)
 			deadline = deadline_of(timeout_ms);
 		if (vd_wait(v, deadline, 0) != 0)
