@@ -58,6 +58,8 @@
  */
 #define HVL_VSOCK_IDLE_PASS  256u
 #define HVL_VSOCK_LEAN_PASSES 64u
+/* Receive buffers consumed on a round trip's path, re-posted together (at most nrx / 2). */
+#define HVL_VSOCK_RX_HOLD    4u
 
 #define HVL_VSOCK_STORAGE_ALIGN 8u
 /* Ring bookkeeping of the three queues, each of at most @qsize entries. */
@@ -132,6 +134,8 @@ struct hvl_vsock {
 	uint32_t idle_polls;          /* recv(.., 0) calls that found nothing */
 	uint32_t lean_passes;         /* receive passes without the rest */
 	uint16_t rx_next;             /* receive buffer the device most likely fills next */
+	uint8_t rx_done[HVL_VSOCK_RX_HOLD]; /* consumed, not yet re-posted (vsk_rx_release()) */
+	uint8_t nrx_done;
 	/* A recv() in progress: its socket's data goes straight to its buffer. */
 	struct hvl_vsock_sock *rd_sock;
 	uint8_t *rd_buf;

@@ -261,7 +261,8 @@ long hvl_vsock_send(struct hvl_vsock *v, int sd, const void *buf, size_t len, ui
 			 * reading the used ring the device writes costs a transfer,
 			 * better here than on the receive path of a round trip.
 			 */
-			if (v->tx_nfree < (uint16_t)(v->ntx / 2u + 1u) && vsk_tx_reclaim(v) != 0)
+			if ((v->tx_nfree < (uint16_t)(v->ntx / 2u + 1u) && vsk_tx_reclaim(v) != 0) ||
+			    vsk_rx_release(v) != 0)
 				return (done > 0u) ? (long)done : -EIO;
 		}
 		if (done == len)
@@ -393,6 +394,9 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		if (rc != 0)
 			return rc;
 		if (timeout_ms == 0u) {
+			/* An empty poll: the device is busy with our packet, so give buffers back now. */
+			if (v->nrx_done != 0u && vsk_rx_release(v) != 0)
+				return -EIO;
 			prefetch_next_rx(v);
 			return -EAGAIN;
 		}
@@ -715,6 +719,7 @@ int hvl_vsock_close_dev(struct hvl_vsock *v)
 			break;
 	for (i = 0u; i < v->nsocks; i++)
 		v->socks[i].state = (uint8_t)HVL_VSOCK_S_FREE;
+	v->nrx_done = 0u;
 	v->is_open = 0u;
 	return rc;
 }

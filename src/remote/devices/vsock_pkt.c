@@ -112,6 +112,29 @@ int vsk_rx_post(struct hvl_vsock *v, struct hvl_vsock_buf *b)
 	return hvl_vq_drv_add(&v->rxq, &sg, 0u, 1u, b);
 }
 
+/*
+ * Re-post the receive buffers held since they were consumed.  A lean pass
+ * (a packet on a polled round trip's path) holds them instead of posting
+ * at once: the avail ring is a line the device reads when it takes buffers
+ * ahead, and on x86 the store to it would make the next send's stores
+ * (the packet, the transmitq's avail index) wait for that line.  They go
+ * back at the next empty poll, before any sleep, in every full pass, or
+ * when HVL_VSOCK_RX_HOLD (or half the buffers) are held.  0 or -EIO.
+ */
+int vsk_rx_release(struct hvl_vsock *v)
+{
+	uint8_t i, n = v->nrx_done;
+
+	if (n == 0u)
+		return 0;
+	v->nrx_done = 0u;
+	for (i = 0u; i < n; i++)
+		if (vsk_rx_post(v, &v->rx[v->rx_done[i]]) != 0)
+			return -EIO;
+	hvl_vdev_kick(&v->vdev, HVL_VSOCK_RXQ, &v->rxq);
+	return 0;
+}
+
 int vsk_ev_post(struct hvl_vsock *v, struct hvl_vsock_buf *b)
 {
 	struct hvl_sg sg;
@@ -513,11 +536,16 @@ int vsk_pump(struct hvl_vsock *v, int lean)
 		on_packet(v, b->local, ulen);
 		/* The device fills buffers in the order we post them. */
 		v->rx_next = (uint16_t)(((size_t)(b - v->rx) + 1u) % v->nrx);
-		if (vsk_rx_post(v, b) != 0)
-			return -EIO;
 		reposted = 1;
+		if (lean != 0 && v->nrx_done < HVL_VSOCK_RX_HOLD && v->nrx_done < v->nrx / 2u) {
+			v->rx_done[v->nrx_done++] = (uint8_t)(b - v->rx);
+			continue;
+		}
+		if (vsk_rx_release(v) != 0 || vsk_rx_post(v, b) != 0)
+			return -EIO;
+		reposted = 2;
 	}
-	if (reposted != 0)
+	if (reposted == 2)
 		hvl_vdev_kick(&v->vdev, HVL_VSOCK_RXQ, &v->rxq);
 	/*
 	 * Packets came in and we owe nothing: the rest of the pass (events,
@@ -527,6 +555,8 @@ int vsk_pump(struct hvl_vsock *v, int lean)
 	if (lean != 0 && reposted != 0 && v->any_pend == 0u && v->rst_count == 0u &&
 	    ++v->lean_passes % HVL_VSOCK_LEAN_PASSES != 0u)
 		return 0;
+	if (vsk_rx_release(v) != 0)
+		return -EIO;
 	for (i = 0u; i < HVL_VSOCK_EV_BUFS; i++) {
 		uint32_t ulen = 0u;
 		struct hvl_vsock_buf *b = hvl_vq_drv_get_used(&v->evq, &ulen);
@@ -564,6 +594,7 @@ int vsk_wait(struct hvl_vsock *v, uint64_t deadline)
 
 	if (now >= deadline)
 		return -ETIMEDOUT;
+	(void)vsk_rx_release(v); /* a broken ring shows at the caller's next pass */
 	more = hvl_vq_drv_enable_cb(&v->rxq);
 	more |= hvl_vq_drv_enable_cb(&v->txq);
 	more |= hvl_vq_drv_enable_cb(&v->evq);

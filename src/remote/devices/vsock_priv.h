@@ -33,6 +33,8 @@ void vsk_sock_free(struct hvl_vsock *v, struct hvl_vsock_sock *s);
 /* Post a receive / event buffer device-writable.  0 or the ring's errno. */
 int vsk_rx_post(struct hvl_vsock *v, struct hvl_vsock_buf *b);
 int vsk_ev_post(struct hvl_vsock *v, struct hvl_vsock_buf *b);
+/* Re-post the receive buffers a lean pass held back.  0 or -EIO. */
+int vsk_rx_release(struct hvl_vsock *v);
 /* Build and post one packet; -EAGAIN without a free transmit buffer, -EIO if broken. */
 int vsk_tx_packet(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint32_t lport, uint32_t pport,
 		  uint16_t op, uint32_t flags, const uint8_t *payload, uint32_t len);
