@@ -8,7 +8,10 @@
  * owe at every DRIVER_OK (§5.10.6.7).  Receive chains are taken off the
  * ring ahead of need (up to HVL_VSOCKD_RX_AHEAD): their descriptors are
  * then already read and checked when a packet must go out, which keeps
- * two dependent cache misses off a round trip.
+ * two dependent cache misses off a round trip.  Transmit chains go back
+ * in small groups, at the first poll that finds the ring empty (see
+ * tx_release()): a used-ring store per packet would sit ahead of the
+ * answer's stores.
  *
  * Notifications: while the program calls us without sleeping, both queues
  * have notifications off (EVENT_IDX), so the remote's driver does not ring
