@@ -346,7 +346,7 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		len = 0x7FFFFFFFu;
 	deadline = 0u; /* read the clock only if we wait */
 	for (;;) {
-		int rc, more;
+		int rc;
 
 		/*
 		 * Data already buffered is returned without a pass over the
@@ -356,7 +356,8 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 		 * packets are copied straight into @buf (once, not via rbuf).
 		 */
 		if (s->rcount == 0u) {
-			more = hvl_vq_drv_more_used(&v->rxq);
+			int more = hvl_vq_drv_more_used(&v->rxq);
+
 			if (timeout_ms != 0u || more != 0 || v->any_pend != 0u || v->rst_count != 0u ||
 			    ++v->idle_polls % HVL_VSOCK_IDLE_PASS == 0u) {
 				v->rd_sock = s;
