@@ -8,7 +8,8 @@
  * (STYLE 10: the header is copied once, its len must fit the used length,
  * the CIDs must be host -> us, the type must be stream), its payload copied
  * into the buffer of the recv() taking it in or else into the socket's own
- * receive ring, and the buffer is re-posted at once.
+ * receive ring, and the buffer is re-posted (on a polled round trip's path,
+ * once the answer is out: vsk_rx_release()).
  * Because the ring is the credit we advertise (buf_alloc), data that obeys
  * flow control always fits; data that does not is a peer fault and resets
  * the connection.  Transmit packets are built in buffers of the same size
@@ -287,14 +288,12 @@ static void credit_check(struct hvl_vsock *v, struct hvl_vsock_sock *s)
 }
 
 /*
- * A pass delivered v->rd_got bytes straight into @dst: top them up from
- * what went to the ring beyond them, and return the count.
+ * recv()'s result: @got bytes already in @dst (delivered straight by a
+ * pass), topped up from the socket's receive ring up to @len.
  */
-static long recv_done(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint8_t *dst, size_t len)
+static long recv_take(struct hvl_vsock *v, struct hvl_vsock_sock *s, uint8_t *dst, size_t len,
+		      uint32_t got)
 {
-	uint32_t got = v->rd_got;
-
-	v->rd_got = 0u;
 	if (got < len && s->rcount > 0u) {
 		uint32_t n = (len - got < s->rcount) ? (uint32_t)(len - got) : s->rcount;
 		uint32_t first = s->rcap - s->rhead;
@@ -366,27 +365,18 @@ long hvl_vsock_recv(struct hvl_vsock *v, int sd, void *buf, size_t len, uint32_t
 				v->rd_got = 0u;
 				rc = vsk_pump(v, more);
 				v->rd_sock = NULL;
-				if (v->rd_got > 0u)
-					return recv_done(v, s, dst, len);
+				if (v->rd_got > 0u) {
+					uint32_t got = v->rd_got;
+
+					v->rd_got = 0u;
+					return recv_take(v, s, dst, len, got);
+				}
 				if (rc != 0)
 					return rc;
 			}
 		}
-		if (s->rcount > 0u) {
-			uint32_t n = (len < s->rcount) ? (uint32_t)len : s->rcount;
-			uint32_t first = s->rcap - s->rhead;
-
-			if (first > n)
-				first = n;
-			(void)memcpy(dst, &s->rbuf[s->rhead], first);
-			if (n > first)
-				(void)memcpy(&dst[first], s->rbuf, n - first);
-			s->rhead = (s->rhead + n) % s->rcap;
-			s->rcount -= n;
-			s->fwd_cnt += n;
-			credit_check(v, s);
-			return (long)n;
-		}
+		if (s->rcount > 0u)
+			return recv_take(v, s, dst, len, 0u);
 		if ((s->state == (uint8_t)HVL_VSOCK_S_ESTABLISHED ||
 		     (s->state == (uint8_t)HVL_VSOCK_S_CLOSED && s->err == 0)) &&
 		    (s->peer_shut & HVL_VSOCK_SHUTDOWN_SEND) != 0u)

@@ -510,7 +510,7 @@ int hvl_vsock_pump(struct hvl_vsock *v)
 int vsk_pump(struct hvl_vsock *v, int lean)
 {
 	uint32_t i;
-	int reposted = 0;
+	int took = 0, posted = 0;
 
 	if (v == NULL || v->is_open == 0u)
 		return -EBADF;
@@ -536,23 +536,23 @@ int vsk_pump(struct hvl_vsock *v, int lean)
 		on_packet(v, b->local, ulen);
 		/* The device fills buffers in the order we post them. */
 		v->rx_next = (uint16_t)(((size_t)(b - v->rx) + 1u) % v->nrx);
-		reposted = 1;
+		took = 1;
 		if (lean != 0 && v->nrx_done < HVL_VSOCK_RX_HOLD && v->nrx_done < v->nrx / 2u) {
 			v->rx_done[v->nrx_done++] = (uint8_t)(b - v->rx);
 			continue;
 		}
 		if (vsk_rx_release(v) != 0 || vsk_rx_post(v, b) != 0)
 			return -EIO;
-		reposted = 2;
+		posted = 1;
 	}
-	if (reposted == 2)
+	if (posted != 0)
 		hvl_vdev_kick(&v->vdev, HVL_VSOCK_RXQ, &v->rxq);
 	/*
 	 * Packets came in and we owe nothing: the rest of the pass (events,
 	 * transmit buffers, timers) waits, so a polled round trip does not
 	 * carry it; it runs every HVL_VSOCK_LEAN_PASSES passes regardless.
 	 */
-	if (lean != 0 && reposted != 0 && v->any_pend == 0u && v->rst_count == 0u &&
+	if (lean != 0 && took != 0 && v->any_pend == 0u && v->rst_count == 0u &&
 	    ++v->lean_passes % HVL_VSOCK_LEAN_PASSES != 0u)
 		return 0;
 	if (vsk_rx_release(v) != 0)
