@@ -112,7 +112,8 @@ static int tx_reclaim(struct hvl_rpmsg_dev *rd)
 /* A free transmit buffer index, waiting up to @timeout_ms; <0 errno. */
 static int tx_take(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
 {
-	uint64_t start = rp_now(rd);
+	uint64_t start = 0u; /* the clock only if we wait: this is every send's path */
+	int started = 0;
 
 	for (;;) {
 		int rc;
@@ -132,6 +133,10 @@ static int tx_take(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
 		if (rd->tx_nfree > 0u) {
 			rd->tx_nfree--;
 			return (int)rd->tx_free[rd->tx_nfree];
+		}
+		if (started == 0) {
+			start = rp_now(rd);
+			started = 1;
 		}
 		rc = rp_wait_used(rd, &rd->txq, start, timeout_ms);
 		if (rc == -ETIMEDOUT)
@@ -597,14 +602,13 @@ static int rx_one(struct hvl_rpmsg_dev *rd, uint16_t i, uint32_t ulen)
 
 int hvl_rpmsg_poll(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
 {
-	uint64_t start;
-	int rc = rp_check(rd), handled = 0;
+	uint64_t start = 0u; /* the clock only before a wait: polling loops call us */
+	int rc = rp_check(rd), handled = 0, started = 0;
 
 	if (rc != 0)
 		return rc;
 	if (rd->in_poll != 0u)
 		return -EBUSY;
-	start = rp_now(rd);
 	for (;;) {
 		uint32_t n;
 		int reposted = 0;
@@ -644,6 +648,10 @@ int hvl_rpmsg_poll(struct hvl_rpmsg_dev *rd, uint32_t timeout_ms)
 			return -EIO;
 		if (timeout_ms == 0u)
 			return -EAGAIN;
+		if (started == 0) {
+			start = rp_now(rd);
+			started = 1;
+		}
 		rc = rp_wait_used(rd, &rd->rxq, start, timeout_ms);
 		if (rc != 0)
 			return rc;
