@@ -271,7 +271,8 @@ long hvl_console_write(struct hvl_console *c, const void *buf, size_t len, uint3
 {
 	const uint8_t *src = buf;
 	size_t done = 0u;
-	uint64_t start;
+	uint64_t start = 0u; /* the clock only before a wait */
+	int started = 0;
 	int rc = con_check(c);
 
 	if (rc != 0)
@@ -282,7 +283,6 @@ long hvl_console_write(struct hvl_console *c, const void *buf, size_t len, uint3
 		return -EINVAL;
 	if (len > CON_LONG_MAX)
 		len = CON_LONG_MAX;
-	start = con_now(c);
 	/* Bounded by the deadline: each pass fills buffers or waits for one. */
 	for (;;) {
 		int added = 0;
@@ -317,6 +317,10 @@ long hvl_console_write(struct hvl_console *c, const void *buf, size_t len, uint3
 		if (done == len)
 			return (long)done;
 		/* Every buffer is in flight: wait for the PMM to drain one. */
+		if (started == 0) {
+			start = con_now(c);
+			started = 1;
+		}
 		rc = con_wait_used(c, &c->txq, start, timeout_ms);
 		if (rc == -ETIMEDOUT) {
 			if (done > 0u)
@@ -406,7 +410,8 @@ static long rx_drain(struct hvl_console *c, uint8_t *dst, size_t len)
 
 long hvl_console_read(struct hvl_console *c, void *buf, size_t len, uint32_t timeout_ms)
 {
-	uint64_t start;
+	uint64_t start = 0u; /* the clock only before a wait */
+	int started = 0;
 	int rc = con_check(c);
 
 	if (rc != 0)
@@ -417,7 +422,6 @@ long hvl_console_read(struct hvl_console *c, void *buf, size_t len, uint32_t tim
 		return -EINVAL;
 	if (len > CON_LONG_MAX)
 		len = CON_LONG_MAX;
-	start = con_now(c);
 	for (;;) {
 		long n = rx_drain(c, buf, len);
 
@@ -425,6 +429,10 @@ long hvl_console_read(struct hvl_console *c, void *buf, size_t len, uint32_t tim
 			return n;
 		if (timeout_ms == 0u)
 			return -EAGAIN;
+		if (started == 0) {
+			start = con_now(c);
+			started = 1;
+		}
 		rc = con_wait_used(c, &c->rxq, start, timeout_ms);
 		if (rc != 0)
 			return rc;

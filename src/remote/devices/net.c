@@ -287,7 +287,8 @@ int hvl_net_link_up(const struct hvl_net *n)
 
 int hvl_net_tx_reserve(struct hvl_net *n, uint8_t **frame, uint32_t *cap, uint32_t timeout_ms)
 {
-	uint64_t start;
+	uint64_t start = 0u; /* the clock only before a wait */
+	int started = 0;
 	int rc = net_check(n);
 
 	if (rc != 0)
@@ -296,7 +297,6 @@ int hvl_net_tx_reserve(struct hvl_net *n, uint8_t **frame, uint32_t *cap, uint32
 		return -EINVAL;
 	if (n->tx_cur != NULL)
 		return -EBUSY;
-	start = net_now(n);
 	for (;;) {
 		rc = tx_reclaim(n);
 		if (rc != 0)
@@ -307,6 +307,10 @@ int hvl_net_tx_reserve(struct hvl_net *n, uint8_t **frame, uint32_t *cap, uint32
 			*frame = &n->tx_cur->local[HVL_NET_HDR_SIZE];
 			*cap = n->max_frame;
 			return 0;
+		}
+		if (started == 0) {
+			start = net_now(n);
+			started = 1;
 		}
 		rc = net_wait_used(n, &n->txq, start, timeout_ms);
 		if (rc == -ETIMEDOUT && timeout_ms == 0u)
@@ -397,14 +401,14 @@ static struct hvl_net_buf *rx_take(struct hvl_net *n, uint32_t *flen, int *repos
 
 long hvl_net_recv(struct hvl_net *n, void *buf, size_t cap, uint32_t timeout_ms)
 {
-	uint64_t start;
+	uint64_t start = 0u; /* the clock only before a wait */
+	int started = 0;
 	int rc = net_check(n);
 
 	if (rc != 0)
 		return rc;
 	if (buf == NULL)
 		return -EINVAL;
-	start = net_now(n);
 	for (;;) {
 		int reposted = 0;
 		uint32_t flen = 0u;
@@ -433,6 +437,10 @@ long hvl_net_recv(struct hvl_net *n, void *buf, size_t cap, uint32_t timeout_ms)
 			return -EIO;
 		if (timeout_ms == 0u)
 			return -EAGAIN;
+		if (started == 0) {
+			start = net_now(n);
+			started = 1;
+		}
 		rc = net_wait_used(n, &n->rxq, start, timeout_ms);
 		if (rc != 0)
 			return rc;
