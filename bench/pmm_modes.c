@@ -150,24 +150,10 @@ static int pmm_start(struct bench *b, struct pmm_ctx *c, const char *exe)
 	argv[1] = "-c";
 	argv[2] = c->cfg;
 	argv[3] = NULL;
-	c->pid = fork();
+	c->pid = bench_spawn_pmm(b, argv, c->log); /* pinned to CPU 1, as every thread of it */
 	if (c->pid < 0) {
 		perror("hvl-bench: fork");
 		return -1;
-	}
-	if (c->pid == 0) {
-		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		if (nul >= 0)
-			dup2(nul, STDIN_FILENO);
-		pin(b, 1); /* inherited by every thread of the daemon */
-		execv(exe, argv);
-		_exit(127);
 	}
 	c->sock = connect_console(c);
 	if (c->sock < 0) {

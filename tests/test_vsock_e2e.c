@@ -43,14 +43,6 @@
 #define IO_MS 30000u
 #define NCONC 512u
 #define NSOCKS 600u
-#define SLOW_BYTES (2u << 20)
-#define MID_BYTES 100000u
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define STREAM_DEFAULT (16ull << 20)
-#else
-#define STREAM_DEFAULT (64ull << 20)
-#endif
 
 static char dir[4096];
 /* What a hung run (SIGALRM) must not leave behind. */

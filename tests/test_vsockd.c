@@ -44,14 +44,6 @@
 #define R_NSOCKS 600u
 #define L_NSOCKS 600u
 #define L_RBUF 16384u
-#define SLOW_BYTES (2u << 20)
-#define MID_BYTES 100000u
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define STREAM_DEFAULT (16ull << 20)
-#else
-#define STREAM_DEFAULT (64ull << 20)
-#endif
 static uint64_t stream_bytes = STREAM_DEFAULT;
 
 /* Shared between the two processes: the last phase the remote finished. */

@@ -21,6 +21,18 @@ struct vss {
 	int fail;            /* failed checks */
 };
 
+/*
+ * Sizes both suites use: the slow-reader and close-mid-stream transfers,
+ * and the default of the both-ways stream (HVL_VSOCK_BIG=1: 1 GiB).
+ */
+#define SLOW_BYTES (2u << 20)
+#define MID_BYTES 100000u
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STREAM_DEFAULT (16ull << 20)
+#else
+#define STREAM_DEFAULT (64ull << 20)
+#endif
+
 #define VSS_CHECK(t, c) do { if (!(c)) { (t)->fail++; fprintf(stderr, "remote %s:%d: %s failed\n", \
 	__FILE__, __LINE__, #c); } } while (0)
 
